@@ -1,0 +1,36 @@
+/**
+ * Parses a size such as `"64KiB"`, `"1MiB"`, `"512B"` or `"10KB"` into bytes.
+ *
+ * `KiB`/`MiB`/`GiB` are powers of 1024, `KB`/`MB`/`GB` powers of 1000, as their names say;
+ * units are case-sensitive so that `"10Kb"` (kilobits?) is not silently read as bytes.
+ * A bare integer (`"512"`) means bytes, matching a plain YAML integer.
+ *
+ * @throws {RangeError} with a message like `unknown unit "kb" (use B, KB, KiB, ...), got "10kb"`.
+ */
+export function parseSize(text: string): number {
+  const got = `got ${JSON.stringify(text)}`;
+  const match = /^(\d+) ?([A-Za-z]*)$/.exec(text);
+  if (match === null) {
+    if (text.startsWith("-")) throw new RangeError(`must not be negative, ${got}`);
+    throw new RangeError(`must be a size like "64KiB", "1MiB" or "512B", ${got}`);
+  }
+  const [, amount, unit] = match;
+  const factor = unit === "" ? 1 : UNITS.get(unit);
+  if (factor === undefined) {
+    const names = [...UNITS.keys()].join(", ");
+    throw new RangeError(`unknown unit "${unit}" (use ${names}), ${got}`);
+  }
+  const bytes = Number(amount) * factor;
+  if (!Number.isSafeInteger(bytes)) throw new RangeError(`is too large, ${got}`);
+  return bytes;
+}
+
+const UNITS: ReadonlyMap<string, number> = new Map([
+  ["B", 1],
+  ["KB", 1000],
+  ["KiB", 1024],
+  ["MB", 1000 ** 2],
+  ["MiB", 1024 ** 2],
+  ["GB", 1000 ** 3],
+  ["GiB", 1024 ** 3],
+]);

@@ -1,0 +1,59 @@
+/**
+ * Turns a parsed YAML document into a `Config`: checks every rule, collects every problem
+ * (one run should show all of them, not one per edit) and fills in the defaults.
+ */
+import type { Document, LineCounter } from "yaml";
+import type { ConfigError } from "./config_error.ts";
+import { readBackends } from "./_read_backend.ts";
+import { readListeners } from "./_read_listener.ts";
+import type { BackendRef } from "./_shared.ts";
+import { Walk, type YamlValue } from "./_yaml_value.ts";
+import { type Config, DEFAULTS, type LogConfig } from "./types.ts";
+
+const ROOT_KEYS = ["log", "listeners", "backends"];
+const LOG_KEYS = ["access"];
+
+export function validateConfig(
+  doc: Document,
+  lines: LineCounter,
+  file: string,
+): { config: Config } | { errors: ConfigError[] } {
+  const walk = new Walk(file, doc, lines);
+  const root = walk.root();
+  if (root.node === null) {
+    walk.report(0, "listeners", "required key is missing");
+    return { errors: walk.errors };
+  }
+
+  const map = root.map(ROOT_KEYS);
+  const refs: BackendRef[] = [];
+  const listenersValue = map?.require("listeners");
+  const config: Config = {
+    listeners: listenersValue === undefined ? [] : readListeners(listenersValue, refs),
+    backends: readBackends(map?.get("backends")),
+    log: readLog(map?.get("log")),
+    source: file,
+  };
+
+  const defined = [...config.backends.keys()];
+  for (const { name, at } of refs) {
+    if (config.backends.has(name)) continue;
+    const known = defined.length === 0 ? "no backends are defined" : `defined: ${defined.join(", ")}`;
+    at.fail(`unknown backend ${JSON.stringify(name)}, ${known}`);
+  }
+
+  if (walk.errors.length > 0) {
+    // Cross-checks run last; sorting puts every error back in reading order.
+    return { errors: walk.errors.toSorted((a, b) => a.line - b.line || a.col - b.col) };
+  }
+  return { config };
+}
+
+function readLog(value: YamlValue | undefined): LogConfig {
+  const access = value?.map(LOG_KEYS)?.get("access");
+  const target = access?.text();
+  if (access !== undefined && target === "") {
+    access.fail(`must be "stdout", "off" or a file path, ${access.got()}`);
+  }
+  return { access: target || DEFAULTS.log.access };
+}

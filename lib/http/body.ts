@@ -1,0 +1,211 @@
+/**
+ * Body copiers, one per framing (RFC 9112 §6). Each is an explicit loop: read a piece from the
+ * source, await its complete write to the destination, repeat. The source is never read faster
+ * than the destination accepts, so memory per message stays at one read chunk.
+ *
+ * Chunked bodies are forwarded as chunked, byte for byte, extensions and trailers included
+ * (RFC 9112 §7.1): ferry checks the framing but does not rewrite it. Only for an HTTP/1.0 client,
+ * which cannot receive chunked coding (RFC 9112 §7.1: "MUST NOT send chunked to a 1.0 recipient"),
+ * is the body decoded and delimited by closing the connection.
+ */
+import { ProxyError } from "../errors.ts";
+import type { BufReader } from "../net/reader.ts";
+import { writeAll } from "../net/socket_writer.ts";
+import type { Conn } from "../runtime/mod.ts";
+import type { Framing } from "./framing.ts";
+import { parseFields } from "./parse_fields.ts";
+import { latin1 } from "./syntax.ts";
+
+/** Longest chunk-size line (size + extensions) accepted. */
+const MAX_CHUNK_LINE = 4096;
+/** Largest trailer section accepted, and most trailer fields. */
+const MAX_TRAILER_BYTES = 32 * 1024;
+const MAX_TRAILER_FIELDS = 100;
+/** Pieces smaller than this are batched into one write; larger ones are written as they are. */
+const BATCH = 16 * 1024;
+const CRLF = new Uint8Array([13, 10]);
+
+export interface CopyOptions {
+  /** Where the bytes go; null discards them (a body nobody will read, still framed-checked). */
+  dst: Conn | null;
+  /** Errors blamed on the source side (truncated, malformed) and on the destination side. */
+  srcError: (message: string, cause?: unknown) => ProxyError;
+  dstError: (message: string, cause?: unknown) => ProxyError;
+  /** Bytes to write before the body (a message head), sent together with the first piece. */
+  prefix?: Uint8Array;
+  /** Decode chunked coding instead of forwarding it (for HTTP/1.0 clients). */
+  dechunk?: boolean;
+  /** Called after every read from the source (deadline bookkeeping). */
+  onRead?: () => void;
+}
+
+/** Copies one body framed by `framing` from `src`; returns the body bytes (payload) moved. */
+export async function copyBody(src: BufReader, framing: Framing, opts: CopyOptions): Promise<number> {
+  const out = new Output(opts);
+  let n = 0;
+  switch (framing.kind) {
+    case "none":
+      break;
+    case "length":
+      n = await copyLength(src, framing.length, out, opts);
+      break;
+    case "chunked":
+      n = await copyChunked(src, out, opts);
+      break;
+    case "close":
+      n = await copyUntilClose(src, out, opts);
+      break;
+  }
+  await out.flush();
+  return n;
+}
+
+async function copyLength(src: BufReader, length: number, out: Output, opts: CopyOptions): Promise<number> {
+  let left = length;
+  while (left > 0) {
+    const chunk = await readSrc(src, left, opts);
+    if (chunk === null) throw opts.srcError(`body ended after ${length - left} of ${length} bytes`);
+    left -= chunk.length;
+    await out.add(chunk, src);
+  }
+  return length;
+}
+
+async function copyUntilClose(src: BufReader, out: Output, opts: CopyOptions): Promise<number> {
+  let n = 0;
+  for (;;) {
+    const chunk = await readSrc(src, Infinity, opts);
+    if (chunk === null) return n;
+    n += chunk.length;
+    await out.add(chunk, src);
+  }
+}
+
+async function copyChunked(src: BufReader, out: Output, opts: CopyOptions): Promise<number> {
+  const raw = !opts.dechunk;
+  let total = 0;
+  for (;;) {
+    const line = await readLineSrc(src, MAX_CHUNK_LINE, "chunk size line", opts);
+    const size = parseChunkSize(line, opts);
+    if (raw) await out.addLine(line, src);
+    if (size === 0) break;
+    let left = size;
+    while (left > 0) {
+      const chunk = await readSrc(src, left, opts);
+      if (chunk === null) throw opts.srcError(`chunked body ended inside a chunk (${size - left} of ${size} bytes)`);
+      left -= chunk.length;
+      await out.add(chunk, src);
+    }
+    total += size;
+    const end = await readLineSrc(src, 0, "chunk data terminator", opts);
+    if (end.length !== 0) throw opts.srcError("chunk data not followed by CRLF");
+    if (raw) await out.add(CRLF, src);
+  }
+  // Trailer section (RFC 9112 §7.1.2), then the final CRLF.
+  let trailerBytes = 0;
+  const trailers: string[] = [];
+  for (;;) {
+    const line = await readLineSrc(src, MAX_TRAILER_BYTES - trailerBytes, "trailer section", opts);
+    if (raw) await out.addLine(line, src);
+    if (line.length === 0) break;
+    trailerBytes += line.length + 2;
+    trailers.push(latin1(line));
+  }
+  const parsed = parseFields(trailers, MAX_TRAILER_FIELDS);
+  if (!parsed.ok) throw opts.srcError(`invalid trailer: ${parsed.message}`);
+  return total;
+}
+
+/** chunk-size [ chunk-ext ] (RFC 9112 §7.1.1): 1–15 hex digits, so it never overflows. */
+function parseChunkSize(line: Uint8Array, opts: CopyOptions): number {
+  const s = latin1(line);
+  const m = /^([0-9A-Fa-f]{1,15})(?:[ \t]*;[\t\x20-\x7e\x80-\xff]*)?$/.exec(s);
+  if (!m) throw opts.srcError(`invalid chunk size line ${JSON.stringify(s.slice(0, 64))}`);
+  return parseInt(m[1], 16);
+}
+
+async function readSrc(src: BufReader, max: number, opts: CopyOptions): Promise<Uint8Array | null> {
+  let chunk: Uint8Array | null;
+  try {
+    chunk = await src.read(max);
+  } catch (e) {
+    throw opts.srcError(`reading body failed: ${(e as Error).message}`, e);
+  }
+  opts.onRead?.();
+  return chunk;
+}
+
+async function readLineSrc(src: BufReader, max: number, what: string, opts: CopyOptions): Promise<Uint8Array> {
+  let line: Uint8Array | "eof" | "too_long";
+  try {
+    line = await src.readLine(max);
+  } catch (e) {
+    throw opts.srcError(`reading body failed: ${(e as Error).message}`, e);
+  }
+  opts.onRead?.();
+  if (line === "eof") throw opts.srcError(`chunked body ended in the ${what}`);
+  if (line === "too_long") throw opts.srcError(`${what} too long`);
+  if (line.includes(13) || line.includes(10)) throw opts.srcError(`bare CR or LF in the ${what}`);
+  return line;
+}
+
+/**
+ * Batches small pieces into one write and flushes whenever the source has nothing more
+ * buffered, so a streaming response (server-sent events, say) is never held back waiting.
+ */
+class Output {
+  #dst: Conn | null;
+  #opts: CopyOptions;
+  #batch = new Uint8Array(0);
+  #used = 0;
+
+  constructor(opts: CopyOptions) {
+    this.#dst = opts.dst;
+    this.#opts = opts;
+    if (opts.prefix?.length) this.#append(opts.prefix);
+  }
+
+  async add(p: Uint8Array, src: BufReader): Promise<void> {
+    if (!this.#dst) return;
+    if (p.length >= BATCH && this.#used === 0) await this.#write(p);
+    else {
+      this.#append(p);
+      if (this.#used >= BATCH) await this.flush();
+    }
+    if (src.buffered === 0) await this.flush();
+  }
+
+  async addLine(line: Uint8Array, src: BufReader): Promise<void> {
+    if (!this.#dst) return;
+    this.#append(line);
+    this.#append(CRLF);
+    if (this.#used >= BATCH || src.buffered === 0) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.#used === 0 || !this.#dst) return;
+    const p = this.#batch.subarray(0, this.#used);
+    this.#batch = new Uint8Array(0);
+    this.#used = 0;
+    await this.#write(p);
+  }
+
+  // Pieces are copied: a source chunk may be a view of a buffer the adapter reuses.
+  #append(p: Uint8Array): void {
+    if (this.#used + p.length > this.#batch.length) {
+      const next = new Uint8Array(Math.max(this.#used + p.length, this.#batch.length * 2, 1024));
+      next.set(this.#batch.subarray(0, this.#used));
+      this.#batch = next;
+    }
+    this.#batch.set(p, this.#used);
+    this.#used += p.length;
+  }
+
+  async #write(p: Uint8Array): Promise<void> {
+    try {
+      await writeAll(this.#dst!, p);
+    } catch (e) {
+      throw this.#opts.dstError(`writing body failed: ${(e as Error).message}`, e);
+    }
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Hop-by-hop fields describe one connection, not the message, so a proxy must not forward
+ * them (RFC 9110 §7.6.1): the fixed list below, plus every field named in `Connection`.
+ */
+import { type Fields, tokens } from "./headers.ts";
+
+/**
+ * RFC 9110 §7.6.1 names Connection, Proxy-Connection, Keep-Alive, TE, Transfer-Encoding and
+ * Upgrade; Proxy-Authenticate/Proxy-Authorization are meant for this proxy, not the next hop
+ * (RFC 9110 §11.7). Transfer-Encoding is re-added by ferry when it forwards a chunked body.
+ */
+const HOP_BY_HOP = [
+  "connection",
+  "proxy-connection",
+  "keep-alive",
+  "te",
+  "transfer-encoding",
+  "upgrade",
+  "proxy-authenticate",
+  "proxy-authorization",
+];
+
+/**
+ * The fields without hop-by-hop ones. `TE: trailers` survives, as in Go's ReverseProxy: it
+ * tells the origin the client accepts trailers, which gRPC needs, and ferry passes them on.
+ */
+export function stripHopByHop(fields: Fields): Fields {
+  const drop = new Set(HOP_BY_HOP);
+  for (const name of tokens(fields, "connection")) drop.add(name);
+  const out: Fields = [];
+  let teTrailers = false;
+  for (const f of fields) {
+    const lower = f[0].toLowerCase();
+    if (lower === "te" && f[1].split(",").some((t) => t.trim().toLowerCase() === "trailers")) teTrailers = true;
+    if (!drop.has(lower)) out.push(f);
+  }
+  if (teTrailers) out.push(["TE", "trailers"]);
+  return out;
+}

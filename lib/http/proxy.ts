@@ -1,0 +1,350 @@
+/**
+ * Proxying one HTTP request to a backend, top to bottom: connect (pool or dial, failing over
+ * between servers), send the head, stream the request body while waiting for the response,
+ * relay interim responses, send the response head, stream the response body, then decide
+ * whether each side's connection can be kept.
+ */
+import { asProxyError, ProxyError } from "../errors.ts";
+import { Deadline } from "../net/deadline.ts";
+import { BufReader } from "../net/reader.ts";
+import { writeAll } from "../net/socket_writer.ts";
+import type { Conn } from "../runtime/mod.ts";
+import { type Backend, connectAny, type DialFailure } from "../upstream/backend.ts";
+import type { UpstreamServer } from "../upstream/server.ts";
+import { copyBody } from "./body.ts";
+import type { Framing } from "./framing.ts";
+import { appendVia } from "./forwarded.ts";
+import { type Fields, removeAll, set } from "./headers.ts";
+import { stripHopByHop } from "./hop_by_hop.ts";
+import { parseResponseHead, type ResponseHead, responseFraming } from "./parse_response.ts";
+import type { RequestHead } from "./parse_request.ts";
+import { prepareRequestHead } from "./prepare_request.ts";
+import { serializeResponseHead } from "./serialize.ts";
+import { tunnel } from "../net/pipe.ts";
+
+/** Largest response head accepted from a backend. */
+const MAX_RESPONSE_HEAD = 64 * 1024;
+const MAX_RESPONSE_FIELDS = 200;
+
+/** RFC 9110 §9.2.2: methods whose repetition has the same effect, safe to retry. */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+
+export interface ProxyOutcome {
+  /** Status sent to the client (0 when nothing could be sent). */
+  status: number;
+  /** Response body bytes sent to the client. */
+  bytes: number;
+  /** The server that answered, for the access log. */
+  upstream: string | null;
+  /** Whether the client connection may carry another request. */
+  keepAlive: boolean;
+  /** Set when the client must be answered with an error page (nothing was sent yet). */
+  error?: ProxyError;
+  /** Set when the connection was handed over to a tunnel (101) and is finished. */
+  upgraded?: boolean;
+}
+
+export interface ProxyContext {
+  client: Conn;
+  reader: BufReader;
+  req: RequestHead;
+  backend: Backend;
+  clientIp: string;
+  proto: string;
+  /** Reports a failure worth an operator's attention (error log). */
+  report: (message: string) => void;
+}
+
+export async function proxyRequest(ctx: ProxyContext): Promise<ProxyOutcome> {
+  const { req, backend } = ctx;
+  const picked = await connectAny(backend, { clientAddr: ctx.clientIp }, { usePool: !req.upgrade });
+  if ("failures" in picked) return connectFailure(ctx, picked.failures);
+
+  const server = picked.server;
+  server.inflight++;
+  try {
+    const head = prepareRequestHead(req, { clientIp: ctx.clientIp, proto: ctx.proto, fallbackHost: server.address });
+    let exchange = await exchangeOnce(ctx, server, picked.conn, head);
+    // A pooled connection the backend closed just before we used it fails before any response
+    // byte. Retrying once on a fresh connection is safe when the request was idempotent and had
+    // no body that could have been consumed (RFC 9112 §9.3.1, as Go's transport does).
+    if (exchange.kind === "stale" && picked.reused && IDEMPOTENT.has(req.method) && req.body.kind === "none") {
+      let fresh: Conn;
+      try {
+        fresh = await backend.dial(server);
+      } catch (e) {
+        return connectFailure(ctx, [{ server, error: e as never }]);
+      }
+      exchange = await exchangeOnce(ctx, server, fresh, head);
+    }
+    if (exchange.kind === "stale") {
+      return fail(
+        ctx,
+        server,
+        new ProxyError("upstream_closed", `upstream "${server.address}" closed the connection before responding`),
+        exchange.bodyDone,
+      );
+    }
+    return exchange.outcome;
+  } finally {
+    server.inflight--;
+  }
+}
+
+type Exchange =
+  | { kind: "done"; outcome: ProxyOutcome }
+  /** Nothing came back from a connection that failed before any response byte. */
+  | { kind: "stale"; bodyDone: boolean };
+
+async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn, head: Uint8Array): Promise<Exchange> {
+  const { req, client, backend } = ctx;
+  const upReader = new BufReader(up);
+  const timeouts = backend.config.timeouts;
+  // nginx's proxy_read_timeout semantics: the time allowed between two reads from the server,
+  // so a long download that keeps moving is never cut.
+  const responseDeadline = new Deadline(() => up.close()).arm(timeouts.response);
+
+  try {
+    await writeAll(up, head);
+  } catch {
+    up.close();
+    responseDeadline.clear();
+    return { kind: "stale", bodyDone: req.body.kind === "none" };
+  }
+
+  // The request body streams while the response is awaited: a server may answer early
+  // (413, 417, a redirect) without reading it all, and Expect: 100-continue needs both at once.
+  const body = startRequestBody(ctx, up);
+
+  let res: ResponseHead;
+  for (;;) {
+    const got = await upReader.readHead(MAX_RESPONSE_HEAD, MAX_RESPONSE_HEAD).catch(() => null);
+    responseDeadline.arm(timeouts.response);
+    if (body.error) {
+      // The client's body was broken or the client left: that, not the server, is the story.
+      responseDeadline.clear();
+      up.close();
+      return { kind: "done", outcome: failed(body.error, false) };
+    }
+    if (!got || !got.ok) {
+      responseDeadline.clear();
+      up.close();
+      if (responseDeadline.expired) {
+        return { kind: "done", outcome: failOutcome(ctx, server, new ProxyError("upstream_timeout", `upstream "${server.address}" did not respond within ${timeouts.response} ms`), body) };
+      }
+      if (got && !got.ok && (got.reason === "line_too_long" || got.reason === "head_too_long")) {
+        return { kind: "done", outcome: failOutcome(ctx, server, new ProxyError("upstream_bad_response", `upstream "${server.address}" sent a response head larger than ${MAX_RESPONSE_HEAD} bytes`), body) };
+      }
+      if (!got || got.reason === "eof") {
+        body.cancel();
+        return { kind: "stale", bodyDone: body.done };
+      }
+      return { kind: "done", outcome: failOutcome(ctx, server, new ProxyError("upstream_closed", `upstream "${server.address}" closed the connection in the middle of the response head`), body) };
+    }
+    try {
+      res = parseResponseHead(got.head, MAX_RESPONSE_FIELDS);
+    } catch (e) {
+      responseDeadline.clear();
+      up.close();
+      return { kind: "done", outcome: failOutcome(ctx, server, withServer(asProxyError(e), server), body) };
+    }
+    if (res.status >= 200 || res.status === 101) break;
+    // RFC 9110 §15.2: interim responses are forwarded, but never to an HTTP/1.0 client.
+    if (req.version === "HTTP/1.1") {
+      const interim = serializeResponseHead("HTTP/1.1", res.status, res.reason, stripHopByHop(res.fields));
+      try {
+        await writeAll(client, interim);
+      } catch {
+        responseDeadline.clear();
+        up.close();
+        return { kind: "done", outcome: clientGone(server) };
+      }
+    }
+  }
+
+  if (res.status === 101) {
+    responseDeadline.clear();
+    return { kind: "done", outcome: await upgrade(ctx, server, up, upReader, res, body) };
+  }
+
+  let framing: Framing;
+  try {
+    framing = responseFraming(res, req.method);
+  } catch (e) {
+    responseDeadline.clear();
+    up.close();
+    return { kind: "done", outcome: failOutcome(ctx, server, withServer(asProxyError(e), server), body) };
+  }
+
+  // Keep-alive towards the client (RFC 9112 §9.3): the client asked for it, and the body's end
+  // can be seen without closing. A chunked body cannot be sent to an HTTP/1.0 client (RFC 9112
+  // §7.1), so it is decoded and delimited by closing.
+  const dechunk = framing.kind === "chunked" && req.version === "HTTP/1.0";
+  let clientKeep = req.keepAlive && framing.kind !== "close" && !dechunk;
+  // If the request body is still unread, the next request cannot be found in the stream.
+  if (!body.done) clientKeep = false;
+  const fields = responseFields(res, framing, dechunk, clientKeep, req);
+  const resHead = serializeResponseHead("HTTP/1.1", res.status, res.reason, fields);
+
+  let bytes = 0;
+  try {
+    bytes = await copyBody(upReader, framing, {
+      dst: client,
+      prefix: resHead,
+      dechunk,
+      srcError: (m, cause) => new ProxyError(responseDeadline.expired ? "upstream_timeout" : "upstream_closed", `upstream "${server.address}": ${m}`, { cause }),
+      dstError: (m, cause) => new ProxyError("client_closed", `client went away: ${m}`, { cause }),
+      onRead: () => responseDeadline.arm(timeouts.response),
+    });
+  } catch (e) {
+    responseDeadline.clear();
+    up.close();
+    const err = asProxyError(e);
+    // The head may already be out: the only honest signal left is to abort the connection, so
+    // the client never takes a truncated body for a complete one.
+    client.close();
+    if (err.side === "upstream") ctx.report(err.message);
+    body.cancel();
+    return { kind: "done", outcome: { status: res.status, bytes, upstream: server.address, keepAlive: false } };
+  }
+  responseDeadline.clear();
+
+  if (!body.done) {
+    // The server answered without reading the whole body; neither connection is in sync now.
+    body.cancel();
+    up.close();
+    return { kind: "done", outcome: { status: res.status, bytes, upstream: server.address, keepAlive: false } };
+  }
+  const upKeep = res.keepAlive && framing.kind !== "close";
+  if (upKeep) server.pool.put(up);
+  else up.close();
+  return { kind: "done", outcome: { status: res.status, bytes, upstream: server.address, keepAlive: clientKeep } };
+}
+
+/** The response fields sent to the client. */
+function responseFields(res: ResponseHead, framing: Framing, dechunk: boolean, keepAlive: boolean, req: RequestHead): Fields {
+  let fields = appendVia(stripHopByHop(res.fields), res.version.slice(5));
+  if (framing.kind === "length") fields = set(fields, "Content-Length", String(framing.length));
+  if (framing.kind === "chunked" && !dechunk) fields.push(["Transfer-Encoding", "chunked"]);
+  if (dechunk) fields = removeAll(fields, new Set(["content-length", "trailer"]));
+  if (!keepAlive) fields.push(["Connection", "close"]);
+  else if (req.version === "HTTP/1.0") fields.push(["Connection", "keep-alive"]);
+  return fields;
+}
+
+/** Switching protocols (RFC 9110 §15.2.2): from here on both connections are one byte tunnel. */
+async function upgrade(
+  ctx: ProxyContext,
+  server: UpstreamServer,
+  up: Conn,
+  upReader: BufReader,
+  res: ResponseHead,
+  body: RequestBody,
+): Promise<ProxyOutcome> {
+  if (!ctx.req.upgrade) {
+    up.close();
+    return failOutcome(ctx, server, new ProxyError("upstream_bad_response", `upstream "${server.address}" switched protocols without being asked to`), body);
+  }
+  await body.settled;
+  if (body.error) {
+    up.close();
+    return failed(body.error, false);
+  }
+  const fields = appendVia(stripHopByHop(res.fields), res.version.slice(5));
+  const protocol = res.fields.find(([n]) => n.toLowerCase() === "upgrade")?.[1] ?? ctx.req.upgrade;
+  fields.push(["Connection", "upgrade"], ["Upgrade", protocol]);
+  try {
+    await writeAll(ctx.client, serializeResponseHead("HTTP/1.1", 101, res.reason, fields));
+  } catch {
+    up.close();
+    return clientGone(server);
+  }
+  const clientAhead = ctx.reader.buffered ? ctx.reader.take(ctx.reader.buffered).slice() : undefined;
+  const upAhead = upReader.buffered ? upReader.take(upReader.buffered).slice() : undefined;
+  await tunnel(ctx.client, up, { aHead: clientAhead, bHead: upAhead });
+  return { status: 101, bytes: 0, upstream: server.address, keepAlive: false, upgraded: true };
+}
+
+interface RequestBody {
+  /** The whole body reached the server. */
+  readonly done: boolean;
+  /** Set when the body failed on the client's side (malformed, client gone). */
+  readonly error: ProxyError | null;
+  readonly settled: Promise<void>;
+  /**
+   * Gives up on the client's body: its failure is no longer reported. The copy ends when the
+   * caller closes the client connection, which it must do since the stream is out of sync.
+   */
+  cancel(): void;
+}
+
+function startRequestBody(ctx: ProxyContext, up: Conn): RequestBody {
+  const { req, reader } = ctx;
+  const state = { done: req.body.kind === "none", error: null as ProxyError | null, cancelled: false };
+  const settled = req.body.kind === "none" ? Promise.resolve() : copyBody(reader, req.body, {
+    dst: up,
+    srcError: (m, cause) => new ProxyError(req.body.kind === "chunked" && !/ended|failed/.test(m) ? "bad_request" : "client_closed", `request body from client: ${m}`, { cause }),
+    // The server stopped reading (it may already be answering); its response tells the rest.
+    dstError: (m, cause) => new ProxyError("upstream_closed", `sending request body: ${m}`, { cause }),
+  }).then(
+    () => {
+      state.done = true;
+    },
+    (e) => {
+      const err = asProxyError(e);
+      if (err.side === "client" && !state.cancelled) {
+        state.error = err;
+        // Wake the response wait: there is no point in waiting for an answer to half a request.
+        up.close();
+      }
+    },
+  );
+  return {
+    get done() {
+      return state.done;
+    },
+    get error() {
+      return state.error;
+    },
+    settled,
+    cancel() {
+      state.cancelled = true;
+    },
+  };
+}
+
+function connectFailure(ctx: ProxyContext, failures: DialFailure[]): ProxyOutcome {
+  if (failures.length === 0) {
+    const err = new ProxyError("no_server", `no available server in backend "${ctx.backend.name}"`);
+    ctx.report(err.message);
+    return failed(err, ctx.req.body.kind === "none" && ctx.req.keepAlive);
+  }
+  const detail = failures.map((f) => `cannot connect to upstream "${f.server.address}": ${f.error.message}`).join("; ");
+  const err = new ProxyError("connect_failed", detail);
+  ctx.report(err.message);
+  // The request body was never read: the connection cannot be reused unless there was none.
+  return failed(err, ctx.req.body.kind === "none" && ctx.req.keepAlive);
+}
+
+function fail(ctx: ProxyContext, server: UpstreamServer, err: ProxyError, bodyDone: boolean): ProxyOutcome {
+  ctx.report(err.message);
+  return { ...failed(err, bodyDone && ctx.req.keepAlive), upstream: server.address };
+}
+
+function failOutcome(ctx: ProxyContext, server: UpstreamServer, err: ProxyError, body: RequestBody): ProxyOutcome {
+  body.cancel();
+  return fail(ctx, server, err, body.done);
+}
+
+function failed(err: ProxyError, keepAlive: boolean): ProxyOutcome {
+  return { status: err.status, bytes: 0, upstream: null, keepAlive, error: err };
+}
+
+function clientGone(server: UpstreamServer): ProxyOutcome {
+  return { status: 499, bytes: 0, upstream: server.address, keepAlive: false };
+}
+
+function withServer(err: ProxyError, server: UpstreamServer): ProxyError {
+  if (err.side !== "upstream" || err.message.includes(server.address)) return err;
+  return new ProxyError(err.kind, `upstream "${server.address}": ${err.message}`, { cause: err });
+}

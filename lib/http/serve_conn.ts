@@ -1,0 +1,227 @@
+/**
+ * One client connection in HTTP mode: the keep-alive loop. Each turn reads a request head,
+ * parses it, routes it, answers it (proxy, respond or redirect), logs it, and decides whether
+ * the connection carries another request. Pipelined requests wait in the reader's buffer and
+ * are taken only after the previous response was completely written, so answers stay in order
+ * (RFC 9112 §9.3.2).
+ */
+import type { ListenerConfig } from "../config/types.ts";
+import { asProxyError, ProxyError } from "../errors.ts";
+import type { AccessLog } from "../log/access_log.ts";
+import { Deadline } from "../net/deadline.ts";
+import { BufReader } from "../net/reader.ts";
+import { writeAll } from "../net/socket_writer.ts";
+import type { Router } from "../route/match.ts";
+import type { Conn } from "../runtime/mod.ts";
+import type { Backend } from "../upstream/backend.ts";
+import { copyBody } from "./body.ts";
+import { actionResponse, errorResponse, type LocalResponse, renderResponse } from "./local_response.ts";
+import { parseRequestHead, type RequestHead } from "./parse_request.ts";
+import { proxyRequest, type ProxyOutcome } from "./proxy.ts";
+
+export interface HttpContext {
+  listener: ListenerConfig;
+  router: Router;
+  backends: Map<string, Backend>;
+  accessLog: AccessLog;
+  /** "http" (or "https" once TLS terminates here), for X-Forwarded-Proto. */
+  proto: string;
+  report: (message: string) => void;
+  /** Told when a connection waits for its next request, so a graceful stop can close it. */
+  idle?: { setIdle(conn: Conn, idle: boolean): void; draining: boolean };
+}
+
+/** Serves `client` until it closes, errs, or a response ends the connection; always closes it. */
+export async function serveHttpConn(client: Conn, ctx: HttpContext): Promise<void> {
+  const reader = new BufReader(client);
+  let first = true;
+  try {
+    while (await serveOne(client, reader, ctx, first)) first = false;
+  } catch (e) {
+    ctx.report(`closing client connection after an internal error: ${asProxyError(e).message}`);
+  } finally {
+    await lingeringClose(client, reader);
+  }
+}
+
+/** Handles one request; true when the connection stays open for the next one. */
+async function serveOne(client: Conn, reader: BufReader, ctx: HttpContext, first: boolean): Promise<boolean> {
+  const { limits, timeouts } = ctx.listener;
+  const clientIp = client.remoteAddr.hostname;
+
+  // 1. Read the head. A new connection gets `header` to send its first request; an idle
+  //    keep-alive connection gets `keepalive`. A partial head at the deadline is answered 408.
+  const wait = new Deadline(() => {
+    if (reader.buffered > 0) {
+      writeAll(client, renderResponse(errorResponse(408), null, false)).finally(() => client.close());
+    } else client.close();
+  }).arm(first ? timeouts.header : timeouts.keepalive);
+  const idle = !first && reader.buffered === 0;
+  if (idle) ctx.idle?.setIdle(client, true);
+  const got = await reader.readHead(limits.max_request_line, limits.max_head_size).catch(() => null);
+  if (idle) ctx.idle?.setIdle(client, false);
+  wait.clear();
+  if (wait.expired || !got) return false;
+  const start = Date.now();
+  if (!got.ok) {
+    switch (got.reason) {
+      case "eof":
+      case "truncated":
+        return false;
+      case "line_too_long":
+        await answerError(client, ctx, null, clientIp, start, new ProxyError("uri_too_long", `request line longer than ${limits.max_request_line} bytes`));
+        return false;
+      case "head_too_long":
+        await answerError(client, ctx, null, clientIp, start, new ProxyError("head_too_large", `request head larger than ${limits.max_head_size} bytes`));
+        return false;
+    }
+  }
+
+  // 2. Parse. A malformed head is answered and the connection closed: after a framing error
+  //    the next request cannot be found reliably (RFC 9112 §2.2).
+  let req: RequestHead;
+  try {
+    req = parseRequestHead(got.head, limits);
+  } catch (e) {
+    await answerError(client, ctx, null, clientIp, start, asProxyError(e));
+    return false;
+  }
+
+  // 3. Route.
+  const route = ctx.router.match(req.host, req.path);
+  if (!route) return answerLocal(client, reader, ctx, req, clientIp, start, errorResponse(404));
+  const action = route.action;
+  if (action.type !== "proxy") return answerLocal(client, reader, ctx, req, clientIp, start, actionResponse(action, req));
+
+  // 4. Proxy.
+  const backend = ctx.backends.get(action.backend);
+  if (!backend) {
+    return answerErrorKeep(client, reader, ctx, req, clientIp, start, new ProxyError("internal", `backend "${action.backend}" is not loaded`));
+  }
+  const outcome: ProxyOutcome = await proxyRequest({
+    client,
+    reader,
+    req,
+    backend,
+    clientIp,
+    proto: ctx.proto,
+    report: ctx.report,
+  });
+  if (outcome.error) {
+    const sent = await send(client, renderResponse(errorResponse(outcome.error.status), req, outcome.keepAlive));
+    log(ctx, clientIp, req, outcome.error.status, 0, outcome.upstream, start);
+    return sent && outcome.keepAlive;
+  }
+  log(ctx, clientIp, req, outcome.status, outcome.bytes, outcome.upstream, start);
+  return outcome.keepAlive && !ctx.idle?.draining;
+}
+
+/** Answers from ferry itself; the request body, if any, is read and dropped to keep the stream in sync. */
+async function answerLocal(
+  client: Conn,
+  reader: BufReader,
+  ctx: HttpContext,
+  req: RequestHead,
+  clientIp: string,
+  start: number,
+  res: LocalResponse,
+): Promise<boolean> {
+  let keepAlive = req.keepAlive;
+  if (req.body.kind !== "none") {
+    try {
+      await copyBody(reader, req.body, {
+        dst: null,
+        srcError: (m) => new ProxyError("bad_request", `request body from client: ${m}`),
+        dstError: (m) => new ProxyError("internal", m),
+      });
+    } catch (e) {
+      const err = asProxyError(e);
+      if (err.kind === "bad_request") return answerError(client, ctx, req, clientIp, start, err).then(() => false);
+      return false;
+    }
+  }
+  const sent = await send(client, renderResponse(res, req, keepAlive));
+  if (!sent) keepAlive = false;
+  log(ctx, clientIp, req, res.status, req.method === "HEAD" ? 0 : res.body.length, null, start);
+  return keepAlive;
+}
+
+async function answerErrorKeep(
+  client: Conn,
+  reader: BufReader,
+  ctx: HttpContext,
+  req: RequestHead,
+  clientIp: string,
+  start: number,
+  err: ProxyError,
+): Promise<boolean> {
+  ctx.report(err.message);
+  return answerLocal(client, reader, ctx, req, clientIp, start, errorResponse(err.status));
+}
+
+/** Answers an error and ends the connection. */
+async function answerError(
+  client: Conn,
+  ctx: HttpContext,
+  req: RequestHead | null,
+  clientIp: string,
+  start: number,
+  err: ProxyError,
+): Promise<void> {
+  if (err.side !== "client") ctx.report(err.message);
+  await send(client, renderResponse(errorResponse(err.status), req, false));
+  log(ctx, clientIp, req, err.status, 0, null, start);
+}
+
+async function send(client: Conn, bytes: Uint8Array): Promise<boolean> {
+  try {
+    await writeAll(client, bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function log(ctx: HttpContext, clientIp: string, req: RequestHead | null, status: number, bytes: number, upstream: string | null, start: number): void {
+  ctx.accessLog.log({
+    clientIp,
+    method: req?.method ?? "-",
+    target: req?.target ?? "-",
+    version: req?.version ?? "-",
+    status,
+    bytes,
+    upstream,
+    startMs: start,
+    endMs: Date.now(),
+  });
+}
+
+/** How long, and how much, to keep reading after our FIN so the client gets our last response. */
+const LINGER_MS = 2_000;
+const LINGER_BYTES = 256 * 1024;
+
+/**
+ * Closes a client connection without destroying the response just sent: closing a socket with
+ * unread input makes the kernel send a reset, and a reset can make the client discard the
+ * response it has not read yet. So: send FIN, read and drop what the client still sends for a
+ * moment, then close (nginx's lingering_close, RFC 9112 §9.6).
+ */
+async function lingeringClose(client: Conn, reader: BufReader): Promise<void> {
+  if (reader.eof) return client.close();
+  try {
+    await client.closeWrite();
+  } catch {
+    return client.close();
+  }
+  const timer = setTimeout(() => client.close(), LINGER_MS);
+  try {
+    let n = 0;
+    while (n < LINGER_BYTES) {
+      const chunk = await client.read();
+      if (chunk === null) break;
+      n += chunk.length;
+    }
+  } catch { /* reset or closed: done either way */ }
+  clearTimeout(timer);
+  client.close();
+}

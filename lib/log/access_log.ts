@@ -1,0 +1,85 @@
+/**
+ * The access log: one line per HTTP request in the common log format (as nginx and Apache write
+ * it) plus the upstream address and the duration in seconds, e.g.
+ * `127.0.0.1 - - [03/Dec/2026:16:44:49 +0000] "GET / HTTP/1.1" 200 12 "127.0.0.1:9001" 0.002`.
+ * Lines are batched and written once per event-loop turn, so logging costs one write per burst
+ * rather than one per request.
+ */
+import { appendFileSync } from "node:fs";
+import process from "node:process";
+
+export interface AccessEntry {
+  clientIp: string;
+  method: string;
+  target: string;
+  version: string;
+  status: number;
+  bytes: number;
+  upstream: string | null;
+  startMs: number;
+  endMs: number;
+}
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** `[03/Dec/2026:16:44:49 +0000]`, always UTC so lines sort and compare across hosts. */
+export function clfDate(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:` +
+    `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+export function formatAccessLine(e: AccessEntry): string {
+  // The request line is quoted in CLF; escape quotes and control bytes so a hostile target
+  // cannot forge log lines.
+  const req = `${e.method} ${e.target} ${e.version}`.replace(/["\\\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  const bytes = e.bytes > 0 ? String(e.bytes) : "-";
+  const up = e.upstream ? `"${e.upstream}"` : "-";
+  const secs = ((e.endMs - e.startMs) / 1000).toFixed(3);
+  return `${e.clientIp} - - [${clfDate(e.endMs)}] "${req}" ${e.status} ${bytes} ${up} ${secs}`;
+}
+
+export class AccessLog {
+  #target: string;
+  #lines: string[] = [];
+  #scheduled = false;
+
+  /** `target`: "stdout", "off" or a file path. */
+  constructor(target: string) {
+    this.#target = target;
+  }
+
+  get enabled(): boolean {
+    return this.#target !== "off";
+  }
+
+  log(e: AccessEntry): void {
+    if (this.#target === "off") return;
+    this.#lines.push(formatAccessLine(e));
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setTimeout(() => this.flush(), 0);
+    }
+  }
+
+  flush(): void {
+    this.#scheduled = false;
+    if (this.#lines.length === 0) return;
+    const text = this.#lines.join("\n") + "\n";
+    this.#lines = [];
+    try {
+      if (this.#target === "stdout") process.stdout.write(text);
+      else appendFileSync(this.#target, text);
+    } catch (e) {
+      errorLog(`cannot write access log "${this.#target}": ${(e as Error).message}`);
+    }
+  }
+}
+
+/** Errors go to stderr, prefixed so they stand out from access lines. */
+export function errorLog(message: string): void {
+  try {
+    process.stderr.write(`ferry: ${message}\n`);
+  } catch { /* stderr closed: nowhere left to report */ }
+}

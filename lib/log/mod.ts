@@ -1,0 +1,1 @@
+export { AccessLog, type AccessEntry, clfDate, errorLog, formatAccessLine } from "./access_log.ts";

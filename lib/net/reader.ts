@@ -1,0 +1,159 @@
+/**
+ * Buffered reads over a `Conn`: what a message parser needs (a head up to a delimiter, with a
+ * size limit) and what a body copier needs (the bytes already read ahead, then raw chunks).
+ *
+ * A returned chunk is valid until the next call on this reader (it may be a view of the
+ * adapter's reused buffer); copy it to keep it longer.
+ */
+import type { Conn } from "../runtime/mod.ts";
+
+const EMPTY = new Uint8Array(0);
+
+export type HeadResult =
+  | { ok: true; head: Uint8Array }
+  /** EOF before any byte of a head: the peer simply closed (normal between keep-alive requests). */
+  | { ok: false; reason: "eof" }
+  /** EOF after part of a head arrived. */
+  | { ok: false; reason: "truncated"; partial: Uint8Array }
+  /** No CRLF within `maxLine` bytes: the first line is too long (request line → 414). */
+  | { ok: false; reason: "line_too_long" }
+  /** No blank line within `maxHead` bytes (→ 431 / 502). */
+  | { ok: false; reason: "head_too_long" };
+
+export class BufReader {
+  readonly conn: Conn;
+  #buf: Uint8Array = EMPTY;
+  #eof = false;
+
+  constructor(conn: Conn) {
+    this.conn = conn;
+  }
+
+  /** Bytes read from the connection but not consumed yet. */
+  get buffered(): number {
+    return this.#buf.length;
+  }
+
+  /** True once the connection reported EOF and nothing is left in the buffer. */
+  get eof(): boolean {
+    return this.#eof && this.#buf.length === 0;
+  }
+
+  /** Reads one more chunk and appends it; false at EOF. */
+  async fill(): Promise<boolean> {
+    if (this.#eof) return false;
+    // The leftover may be a view of the adapter's read buffer, which the next read overwrites
+    // (the Deno adapter reuses it): copy it out *before* reading.
+    const rest = this.#buf.length === 0 ? EMPTY : this.#buf.slice();
+    this.#buf = rest;
+    const chunk = await this.conn.read();
+    if (chunk === null) {
+      this.#eof = true;
+      return false;
+    }
+    if (rest.length === 0) {
+      this.#buf = chunk;
+    } else {
+      const joined = new Uint8Array(rest.length + chunk.length);
+      joined.set(rest);
+      joined.set(chunk, rest.length);
+      this.#buf = joined;
+    }
+    return true;
+  }
+
+  /** Up to `max` bytes: what is buffered, else one chunk from the connection. `null` at EOF. */
+  async read(max = Infinity): Promise<Uint8Array | null> {
+    if (this.#buf.length === 0 && !(await this.fill())) return null;
+    return this.take(Math.min(max, this.#buf.length));
+  }
+
+  /** Consumes and returns exactly `n` buffered bytes (`n` must be ≤ `buffered`). */
+  take(n: number): Uint8Array {
+    const out = this.#buf.subarray(0, n);
+    this.#buf = n === this.#buf.length ? EMPTY : this.#buf.subarray(n);
+    return out;
+  }
+
+  /** The buffered bytes, not consumed. */
+  peek(): Uint8Array {
+    return this.#buf;
+  }
+
+  /**
+   * Reads one line ending in CRLF and returns it without the CRLF. Gives "too_long" when no
+   * CRLF arrives within `max` bytes and "eof" when the connection ends first.
+   */
+  async readLine(max: number): Promise<Uint8Array | "eof" | "too_long"> {
+    let scanned = 0;
+    for (;;) {
+      const buf = this.#buf;
+      const lf = buf.indexOf(10, scanned);
+      if (lf >= 0) {
+        if (lf > max + 1) return "too_long";
+        const line = buf.subarray(0, lf + 1);
+        this.take(lf + 1);
+        // A bare LF counts as a line end only with its CR; the caller sees the LF and rejects.
+        return line[lf - 1] === 13 ? line.subarray(0, lf - 1) : line;
+      }
+      if (buf.length > max + 1) return "too_long";
+      scanned = buf.length;
+      if (!(await this.fill())) return "eof";
+    }
+  }
+
+  /**
+   * Reads a message head: everything up to and including the first CRLF CRLF. Leading CRLFs
+   * are skipped (RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the
+   * request-line). The head is copied, so it stays valid.
+   */
+  async readHead(maxLine: number, maxHead: number): Promise<HeadResult> {
+    let scanned = 0; // bytes already searched for the terminator
+    let started = false;
+    for (;;) {
+      if (!started) {
+        let skip = 0;
+        while (skip + 1 < this.#buf.length && this.#buf[skip] === 13 && this.#buf[skip + 1] === 10) skip += 2;
+        if (skip) this.take(skip);
+        if (this.#buf.length > 0 && !(this.#buf.length === 1 && this.#buf[0] === 13)) started = true;
+      }
+      if (started) {
+        const buf = this.#buf;
+        // The same verdict whichever way the head was split into reads: line limit first, then
+        // head limit, whether or not the terminator has arrived yet.
+        if (firstLineLength(buf) > maxLine) return { ok: false, reason: "line_too_long" };
+        const end = indexOfHeadEnd(buf, Math.max(0, scanned - 3));
+        if (end >= 0) {
+          if (end > maxHead) return { ok: false, reason: "head_too_long" };
+          const head = buf.slice(0, end);
+          this.take(end);
+          return { ok: true, head };
+        }
+        scanned = buf.length;
+        if (buf.length > maxHead) return { ok: false, reason: "head_too_long" };
+      }
+      if (!(await this.fill())) {
+        if (!started && this.#buf.length === 0) return { ok: false, reason: "eof" };
+        return { ok: false, reason: "truncated", partial: this.#buf.slice() };
+      }
+    }
+  }
+}
+
+/**
+ * Length of the first line without its CRLF (or LF); while no LF has arrived, a lower bound:
+ * the bytes so far, not counting a trailing CR that may be the start of the CRLF.
+ */
+function firstLineLength(b: Uint8Array): number {
+  const lf = b.indexOf(10);
+  const end = lf < 0 ? b.length : lf;
+  return end > 0 && b[end - 1] === 13 ? end - 1 : end;
+}
+
+/** Index just past the first CRLF CRLF at or after `from`, or -1. */
+function indexOfHeadEnd(b: Uint8Array, from: number): number {
+  for (let i = b.indexOf(13, from); i >= 0 && i + 3 < b.length; i = b.indexOf(13, i + 1)) {
+    if (b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) return i + 4;
+  }
+  return -1;
+}

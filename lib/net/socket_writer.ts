@@ -1,0 +1,42 @@
+/**
+ * The ordered, back-pressured output of a connection.
+ *
+ * A socket write may accept fewer bytes than asked (the lesson of "rsp": ignore it and long
+ * responses are corrupted whenever the client is slower than the backend). `writeAll` loops until
+ * every byte is accepted, and a per-connection lock keeps concurrent writers (a body pump and an
+ * error response, say) from interleaving their bytes.
+ */
+import type { Conn } from "../runtime/mod.ts";
+
+class WriteLock {
+  #tail: Promise<void> = Promise.resolve();
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(fn);
+    this.#tail = result.then(() => {}, () => {});
+    return result;
+  }
+}
+
+const locks = new WeakMap<Conn, WriteLock>();
+
+function lockOf(conn: Conn): WriteLock {
+  let lock = locks.get(conn);
+  if (!lock) locks.set(conn, lock = new WriteLock());
+  return lock;
+}
+
+async function writeLoop(conn: Conn, p: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < p.length) {
+    const n = await conn.write(off === 0 ? p : p.subarray(off));
+    if (n <= 0) throw new Error(`write accepted ${n} bytes`);
+    off += n;
+  }
+}
+
+/** Writes every byte of `p`, after every earlier `writeAll` on `conn` has finished. */
+export function writeAll(conn: Conn, p: Uint8Array): Promise<void> {
+  if (p.length === 0) return Promise.resolve();
+  return lockOf(conn).run(() => writeLoop(conn, p));
+}

@@ -1,0 +1,708 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { loadConfig } from "../../lib/config/load_config.ts";
+import type { BackendConfig, Config, ListenerConfig } from "../../lib/config/types.ts";
+import { configOf, errorsOf, messagesOf, yaml } from "./_yaml.ts";
+
+/** The smallest valid config, used as a base by tests that only care about one part. */
+const MINIMAL = yaml`
+  listeners:
+    - listen: ":8080"
+      backend: app
+  backends:
+    app:
+      servers: [127.0.0.1:9001]
+`;
+
+const DEFAULT_LISTENER: Omit<ListenerConfig, "name" | "listen" | "routes"> = {
+  mode: "http",
+  limits: { max_request_line: 8192, max_head_size: 32768, max_headers: 100 },
+  timeouts: { header: 10_000, keepalive: 60_000, tcp_idle: 3_600_000 },
+};
+
+const DEFAULT_BACKEND: Omit<BackendConfig, "name" | "servers"> = {
+  balance: "round_robin",
+  timeouts: { connect: 5_000, response: 60_000, idle: 30_000 },
+  max_idle_conns: 32,
+};
+
+describe("loadConfig() defaults", () => {
+  it("loadConfig() fills in every default of a minimal config", () => {
+    const expected: Config = {
+      listeners: [{
+        name: "listener1",
+        listen: { hostname: "0.0.0.0", port: 8080 },
+        routes: [{ path: "/", action: { type: "proxy", backend: "app" } }],
+        ...DEFAULT_LISTENER,
+      }],
+      backends: new Map([["app", {
+        name: "app",
+        servers: [{ address: "127.0.0.1:9001", hostname: "127.0.0.1", port: 9001, weight: 1 }],
+        ...DEFAULT_BACKEND,
+      }]]),
+      log: { access: "stdout" },
+      source: "config.yaml",
+    };
+    assert.deepEqual(configOf(MINIMAL), expected);
+  });
+
+  it("loadConfig() names unnamed listeners by their 1-based position", () => {
+    const config = configOf(yaml`
+      listeners:
+        - { name: web, listen: ":8080", backend: app }
+        - { listen: ":8081", backend: app }
+      backends: { app: { servers: [127.0.0.1:9001] } }
+    `);
+    assert.deepEqual(config.listeners.map((l) => l.name), ["web", "listener2"]);
+  });
+
+  it("loadConfig() applies route, respond and redirect defaults", () => {
+    const config = configOf(yaml`
+      listeners:
+        - listen: ":8080"
+          routes:
+            - path: /a
+              respond: {}
+            - path: /b
+              respond: "ok\n"
+            - path: /c
+              redirect: { to: "https://example.com/" }
+            - redirect: /elsewhere
+    `);
+    assert.deepEqual(config.listeners[0].routes, [
+      { path: "/a", action: { type: "respond", status: 200, headers: [], body: "" } },
+      { path: "/b", action: { type: "respond", status: 200, headers: [], body: "ok\n" } },
+      { path: "/c", action: { type: "redirect", to: "https://example.com/", status: 302 } },
+      { path: "/", action: { type: "redirect", to: "/elsewhere", status: 302 } },
+    ]);
+    assert.equal(config.backends.size, 0);
+  });
+
+  it("loadConfig() applies tcp listener defaults", () => {
+    const config = configOf(yaml`
+      listeners:
+        - { listen: ":5432", mode: tcp, backend: db }
+      backends: { db: { servers: ["[::1]:5433"] } }
+    `);
+    assert.deepEqual(config.listeners[0], {
+      name: "listener1",
+      listen: { hostname: "0.0.0.0", port: 5432 },
+      routes: [],
+      backend: "db",
+      ...DEFAULT_LISTENER,
+      mode: "tcp",
+    });
+    assert.deepEqual(config.backends.get("db")!.servers, [
+      { address: "[::1]:5433", hostname: "::1", port: 5433, weight: 1 },
+    ]);
+  });
+});
+
+describe("loadConfig() full config", () => {
+  const FULL = yaml`
+    log: { access: /var/log/ferry/access.log }
+    listeners:
+      - name: web
+        listen: "127.0.0.1:8080"
+        mode: http
+        limits: { max_request_line: 4KiB, max_head_size: 16384, max_headers: 50 }
+        timeouts: { header: 5s, keepalive: 1m30s }
+        backend: app
+        routes:
+          - host: "API.Example.com"
+            path: /v1
+            backend: api
+          - host: "*.example.com"
+            respond:
+              status: 503
+              headers: { Content-Type: text/plain, Set-Cookie: [a=1, b=2], Retry-After: 120 }
+              body: "down\n"
+          - path: /old
+            redirect: { to: "https://example.com/new", status: 308 }
+      - name: db
+        listen: "[::]:5432"
+        mode: tcp
+        timeouts: { tcp_idle: 30m }
+        backend: api
+    backends:
+      api:
+        balance: round_robin
+        servers:
+          - 10.0.0.1:9001
+          - { address: "api-2.internal:9002", weight: 3 }
+        timeouts: { connect: 250ms, response: 2m, idle: 1h }
+        max_idle_conns: 0
+      app:
+        servers: [localhost:3000]
+  `;
+
+  it("loadConfig() reads every field", () => {
+    const config = configOf(FULL);
+    assert.deepEqual(config.log, { access: "/var/log/ferry/access.log" });
+    assert.deepEqual(config.listeners[0], {
+      name: "web",
+      listen: { hostname: "127.0.0.1", port: 8080 },
+      mode: "http",
+      limits: { max_request_line: 4096, max_head_size: 16384, max_headers: 50 },
+      timeouts: { header: 5_000, keepalive: 90_000, tcp_idle: 3_600_000 },
+      routes: [
+        { host: "api.example.com", path: "/v1", action: { type: "proxy", backend: "api" } },
+        {
+          host: "*.example.com",
+          path: "/",
+          action: {
+            type: "respond",
+            status: 503,
+            headers: [["Content-Type", "text/plain"], ["Set-Cookie", "a=1"], ["Set-Cookie", "b=2"], [
+              "Retry-After",
+              "120",
+            ]],
+            body: "down\n",
+          },
+        },
+        { path: "/old", action: { type: "redirect", to: "https://example.com/new", status: 308 } },
+        { path: "/", action: { type: "proxy", backend: "app" } },
+      ],
+    });
+    assert.deepEqual(config.listeners[1], {
+      name: "db",
+      listen: { hostname: "::", port: 5432 },
+      mode: "tcp",
+      routes: [],
+      backend: "api",
+      limits: DEFAULT_LISTENER.limits,
+      timeouts: { header: 10_000, keepalive: 60_000, tcp_idle: 1_800_000 },
+    });
+    assert.deepEqual(config.backends.get("api"), {
+      name: "api",
+      balance: "round_robin",
+      servers: [
+        { address: "10.0.0.1:9001", hostname: "10.0.0.1", port: 9001, weight: 1 },
+        { address: "api-2.internal:9002", hostname: "api-2.internal", port: 9002, weight: 3 },
+      ],
+      timeouts: { connect: 250, response: 120_000, idle: 3_600_000 },
+      max_idle_conns: 0,
+    });
+    assert.deepEqual([...config.backends.keys()], ["api", "app"]);
+  });
+
+  it("loadConfig() keeps routes in config order", () => {
+    const config = configOf(yaml`
+      listeners:
+        - listen: ":8080"
+          routes:
+            - { respond: "any" }
+            - { path: /a/b, respond: "ab" }
+            - { host: x.test, path: /a, respond: "xa" }
+    `);
+    assert.deepEqual(config.listeners[0].routes.map((r) => `${r.host ?? "*"} ${r.path}`), [
+      "* /",
+      "* /a/b",
+      "x.test /a",
+    ]);
+  });
+
+  it("loadConfig() resolves YAML anchors and aliases", () => {
+    const config = configOf(yaml`
+      listeners:
+        - { listen: ":8080", backend: a }
+      backends:
+        a: { servers: [127.0.0.1:9001], timeouts: &slow { response: 5m } }
+        b: { servers: [127.0.0.1:9002], timeouts: *slow }
+    `);
+    assert.equal(config.backends.get("b")!.timeouts.response, 300_000);
+  });
+
+  it("loadConfig() accepts plain integers for sizes and counts", () => {
+    const config = configOf(yaml`
+      listeners:
+        - listen: ":8080"
+          backend: app
+          limits: { max_request_line: 1000, max_head_size: "2000", max_headers: "7" }
+      backends: { app: { servers: [127.0.0.1:9001], max_idle_conns: "4" } }
+    `);
+    assert.deepEqual(config.listeners[0].limits, { max_request_line: 1000, max_head_size: 2000, max_headers: 7 });
+    assert.equal(config.backends.get("app")!.max_idle_conns, 4);
+  });
+
+  it("loadConfig() accepts log access off", () => {
+    assert.deepEqual(configOf(`log: { access: off }\n${MINIMAL}`).log, { access: "off" });
+  });
+});
+
+describe("loadConfig() errors", () => {
+  it("loadConfig() reports the exact position of a bad value", () => {
+    assert.deepEqual(
+      errorsOf(yaml`
+        listeners:
+          - listen: ":8080"
+            backend: api
+        backends:
+          api:
+            servers:
+              - 127.0.0.1:9001
+              - { address: 127.0.0.1:9002, weight: two }
+      `),
+      ['config.yaml:8:44: backends.api.servers[1].weight: must be an integer from 1 to 1000, got "two"'],
+    );
+  });
+
+  it("loadConfig() reports a missing key at its parent mapping", () => {
+    assert.deepEqual(
+      errorsOf(yaml`
+        listeners:
+          - name: web
+            backend: app
+        backends:
+          app: { servers: [127.0.0.1:9001] }
+      `),
+      ["config.yaml:2:5: listeners[0].listen: required key is missing"],
+    );
+    assert.deepEqual(errorsOf("log: { access: stdout }\n"), [
+      "config.yaml:1:1: listeners: required key is missing",
+    ]);
+  });
+
+  it("loadConfig() reports an unknown key at the key", () => {
+    assert.deepEqual(
+      errorsOf(yaml`
+        listeners:
+          - listen: ":8080"
+            backend: app
+            timeout: { header: 5s }
+        backends:
+          app: { servers: [127.0.0.1:9001] }
+      `),
+      [
+        "config.yaml:4:5: listeners[0].timeout: unknown key, expected one of: name, listen, mode, limits, timeouts, backend, routes",
+      ],
+    );
+  });
+
+  it("loadConfig() reports an unknown backend at the reference", () => {
+    assert.deepEqual(
+      errorsOf(yaml`
+        listeners:
+          - listen: ":8080"
+            routes:
+              - { path: /x, backend: x }
+        backends:
+          api: { servers: [127.0.0.1:9001] }
+          web: { servers: [127.0.0.1:9002] }
+      `),
+      ['config.yaml:4:30: listeners[0].routes[0].backend: unknown backend "x", defined: api, web'],
+    );
+    assert.deepEqual(messagesOf(`listeners: [{ listen: ":1", mode: tcp, backend: db }]\n`), [
+      'listeners[0].backend: unknown backend "db", no backends are defined',
+    ]);
+  });
+
+  it("loadConfig() reports every problem at once, in file order", () => {
+    assert.deepEqual(
+      errorsOf(yaml`
+        listeners:
+          - listen: ":8080"
+            mode: udp
+            backend: nope
+          - listen: ":8080"
+            backend: app
+        backends:
+          app:
+            servers: []
+            max_idle_conns: -1
+      `),
+      [
+        'config.yaml:3:11: listeners[0].mode: must be one of: http, tcp, got "udp"',
+        'config.yaml:4:14: listeners[0].backend: unknown backend "nope", defined: app',
+        'config.yaml:5:13: listeners[1].listen: already used by listeners[0], got ":8080"',
+        "config.yaml:9:14: backends.app.servers: must list at least one server, got an empty list",
+        'config.yaml:10:21: backends.app.max_idle_conns: must be an integer from 0 to 10000, got "-1"',
+      ],
+    );
+  });
+
+  it("loadConfig() reports YAML syntax errors with their position", () => {
+    assert.deepEqual(errorsOf("listeners:\n  - listen: \":8080\n"), [
+      // The yaml package only notices at the end of the text.
+      'config.yaml:3:1: invalid YAML, missing closing "quote',
+    ]);
+    assert.deepEqual(errorsOf("listeners: [a, b\nbackends: {}\n"), [
+      "config.yaml:2:1: invalid YAML, flow sequence in block collection must be sufficiently indented and end with a ]",
+    ]);
+    assert.deepEqual(errorsOf(`${MINIMAL}listeners: []\n`), [
+      "config.yaml:7:1: invalid YAML, duplicate key, each key may appear only once in a mapping",
+    ]);
+    assert.deepEqual(errorsOf(`${MINIMAL}---\nlog: {}\n`), [
+      "config.yaml:7:1: invalid YAML, expected one document, found another after ---",
+    ]);
+  });
+
+  it("loadConfig() rejects a document that is not a mapping", () => {
+    assert.deepEqual(errorsOf("- a\n"), ["config.yaml:1:1: must be a mapping, got a list"]);
+    assert.deepEqual(errorsOf(""), ["config.yaml:1:1: listeners: required key is missing"]);
+    assert.deepEqual(errorsOf("# only a comment\n"), ["config.yaml:1:1: listeners: required key is missing"]);
+  });
+
+  it("loadConfig() returns errors or a config, never both", () => {
+    const result = loadConfig(MINIMAL, "x.yaml");
+    assert.deepEqual(Object.keys(result), ["config"]);
+    assert.deepEqual(Object.keys(loadConfig("", "x.yaml")), ["errors"]);
+  });
+});
+
+/** One case per message: a config with exactly that problem and its error without position. */
+const MESSAGES: [string, string, string][] = [
+  [
+    "unknown top-level key",
+    `${MINIMAL}logs: {}\n`,
+    "logs: unknown key, expected one of: log, listeners, backends",
+  ],
+  [
+    "merge keys",
+    yaml`
+      listeners:
+        - { <<: {}, listen: ":8080", backend: app }
+      backends: { app: { servers: [127.0.0.1:9001] } }
+    `,
+    'listeners[0]["<<"]: merge keys are not supported, write the keys out',
+  ],
+  ["empty listeners", "listeners: []\n", "listeners: must list at least one listener, got an empty list"],
+  ["listeners not a list", "listeners: { listen: x }\n", "listeners: must be a list, got a mapping"],
+  ["listener not a mapping", `listeners: [":8080"]\n`, 'listeners[0]: must be a mapping, got ":8080"'],
+  ["empty log access", `log: { access: "" }\n${MINIMAL}`, 'log.access: must be "stdout", "off" or a file path, got ""'],
+  ["log access a mapping", `log: { access: {} }\n${MINIMAL}`, "log.access: must be a string, got an empty mapping"],
+  [
+    "an unknown listener key",
+    `listeners: [{ name: web, listen: ":1", routes: [{ respond: x }], respond: x }]\n`,
+    "listeners[0].respond: unknown key, expected one of: name, listen, mode, limits, timeouts, backend, routes",
+  ],
+  [
+    "bad listener name chars",
+    `listeners: [{ name: "my web", listen: ":1", routes: [{ respond: x }] }]\n`,
+    'listeners[0].name: must be 1 to 64 letters, digits, "_", "-" or ".", got "my web"',
+  ],
+  [
+    "duplicate listener name",
+    `listeners: [{ name: a, listen: ":1", routes: [{ respond: x }] }, { name: a, listen: ":2", routes: [{ respond: x }] }]\n`,
+    'listeners[1].name: already used by listeners[0], got "a"',
+  ],
+  [
+    "explicit name taking a default name",
+    `listeners: [{ listen: ":1", routes: [{ respond: x }] }, { name: listener1, listen: ":2", routes: [{ respond: x }] }]\n`,
+    'listeners[1].name: already used by listeners[0], got "listener1"',
+  ],
+  [
+    "default name already taken",
+    `listeners: [{ name: listener2, listen: ":1", routes: [{ respond: x }] }, { listen: ":2", routes: [{ respond: x }] }]\n`,
+    'listeners[1].name: default name is taken by listeners[0], set a name, got "listener2"',
+  ],
+  [
+    "wildcard listen clash",
+    `listeners: [{ listen: ":80", routes: [{ respond: x }] }, { listen: "127.0.0.1:80", routes: [{ respond: x }] }]\n`,
+    'listeners[1].listen: clashes with listeners[0] on "0.0.0.0:80" (a wildcard address takes the port everywhere), got "127.0.0.1:80"',
+  ],
+  [
+    "bad listen address",
+    `listeners: [{ listen: "localhost", routes: [{ respond: x }] }]\n`,
+    'listeners[0].listen: needs a port, like "localhost:8080", got "localhost"',
+  ],
+  [
+    "listen as a number",
+    `listeners: [{ listen: 8080, routes: [{ respond: x }] }]\n`,
+    'listeners[0].listen: needs a port, like ":8080", got "8080"',
+  ],
+  [
+    "bad mode",
+    `listeners: [{ listen: ":1", mode: udp, routes: [{ respond: x }] }]\n`,
+    'listeners[0].mode: must be one of: http, tcp, got "udp"',
+  ],
+  [
+    "http listener without routes or backend",
+    `listeners: [{ listen: ":1" }]\n`,
+    "listeners[0]: needs routes or a backend",
+  ],
+  [
+    "http listener with empty routes",
+    `listeners: [{ listen: ":1", routes: [] }]\n`,
+    "listeners[0].routes: must list at least one route, got an empty list",
+  ],
+  ["tcp listener without backend", `listeners: [{ listen: ":1", mode: tcp }]\n`, "listeners[0]: needs a backend with mode: tcp"],
+  [
+    "tcp listener with routes",
+    yaml`
+      listeners: [{ listen: ":1", mode: tcp, backend: app, routes: [{ respond: x }] }]
+      backends: { app: { servers: [127.0.0.1:9001] } }
+    `,
+    "listeners[0].routes: not allowed with mode: tcp, use backend to name the target",
+  ],
+  [
+    "tcp listener with limits",
+    yaml`
+      listeners: [{ listen: ":1", mode: tcp, backend: app, limits: { max_headers: 5 } }]
+      backends: { app: { servers: [127.0.0.1:9001] } }
+    `,
+    "listeners[0].limits: only applies to mode: http",
+  ],
+  [
+    "tcp listener with a header timeout",
+    yaml`
+      listeners: [{ listen: ":1", mode: tcp, backend: app, timeouts: { keepalive: 5s } }]
+      backends: { app: { servers: [127.0.0.1:9001] } }
+    `,
+    "listeners[0].timeouts.keepalive: only applies to mode: http",
+  ],
+  [
+    "http listener with tcp_idle",
+    `listeners: [{ listen: ":1", routes: [{ respond: x }], timeouts: { tcp_idle: 5s } }]\n`,
+    "listeners[0].timeouts.tcp_idle: only applies to mode: tcp",
+  ],
+  [
+    "duration without a unit",
+    `listeners: [{ listen: ":1", routes: [{ respond: x }], timeouts: { header: 30 } }]\n`,
+    'listeners[0].timeouts.header: needs a unit, like "30s" or "30ms", got "30"',
+  ],
+  [
+    "zero duration",
+    `listeners: [{ listen: ":1", routes: [{ respond: x }], timeouts: { keepalive: 0s } }]\n`,
+    'listeners[0].timeouts.keepalive: must be from 1ms to 596h, got "0s"',
+  ],
+  [
+    "duration beyond what timers hold",
+    `listeners: [{ listen: ":1", routes: [{ respond: x }], timeouts: { keepalive: 600h } }]\n`,
+    'listeners[0].timeouts.keepalive: must be from 1ms to 596h, got "600h"',
+  ],
+  [
+    "size with a bad unit",
+    `listeners: [{ listen: ":1", routes: [{ respond: x }], limits: { max_head_size: 32kb } }]\n`,
+    'listeners[0].limits.max_head_size: unknown unit "kb" (use B, KB, KiB, MB, MiB, GB, GiB), got "32kb"',
+  ],
+  [
+    "size out of range",
+    `listeners: [{ listen: ":1", routes: [{ respond: x }], limits: { max_request_line: 2MiB } }]\n`,
+    'listeners[0].limits.max_request_line: must be from 64B to 1MiB, got "2MiB"',
+  ],
+  [
+    "head smaller than request line",
+    `listeners: [{ listen: ":1", routes: [{ respond: x }], limits: { max_head_size: 4KiB } }]\n`,
+    'listeners[0].limits.max_head_size: must be at least max_request_line (8192 bytes), got "4KiB"',
+  ],
+  [
+    "request line larger than head",
+    `listeners: [{ listen: ":1", routes: [{ respond: x }], limits: { max_request_line: 64KiB } }]\n`,
+    'listeners[0].limits.max_request_line: must be at most max_head_size (32768 bytes), got "64KiB"',
+  ],
+  [
+    "max_headers out of range",
+    `listeners: [{ listen: ":1", routes: [{ respond: x }], limits: { max_headers: 0 } }]\n`,
+    'listeners[0].limits.max_headers: must be an integer from 1 to 10000, got "0"',
+  ],
+  [
+    "route without action",
+    `listeners: [{ listen: ":1", routes: [{ path: /x }] }]\n`,
+    "listeners[0].routes[0]: needs one of: backend, respond, redirect",
+  ],
+  [
+    "route with backend and respond",
+    yaml`
+      listeners: [{ listen: ":1", routes: [{ backend: app, respond: x }] }]
+      backends: { app: { servers: [127.0.0.1:9001] } }
+    `,
+    "listeners[0].routes[0]: must have only one of backend, respond, redirect, got backend and respond",
+  ],
+  [
+    "route with respond and redirect",
+    `listeners: [{ listen: ":1", routes: [{ respond: x, redirect: /y }] }]\n`,
+    "listeners[0].routes[0]: must have only one of backend, respond, redirect, got respond and redirect",
+  ],
+  [
+    "duplicate route",
+    `listeners: [{ listen: ":1", routes: [{ path: /a, respond: x }, { path: /a, redirect: /b }] }]\n`,
+    "listeners[0].routes[1]: never matches, routes[0] has the same host and path",
+  ],
+  [
+    "backend shorthand after a catch-all route",
+    yaml`
+      listeners: [{ listen: ":1", backend: app, routes: [{ respond: x }] }]
+      backends: { app: { servers: [127.0.0.1:9001] } }
+    `,
+    "listeners[0].backend: never used, routes[0] already matches every request",
+  ],
+  [
+    "host with a port",
+    `listeners: [{ listen: ":1", routes: [{ host: "a.test:8080", respond: x }] }]\n`,
+    'listeners[0].routes[0].host: must not include a port (routes match any port), got "a.test:8080"',
+  ],
+  [
+    "host with a misplaced wildcard",
+    `listeners: [{ listen: ":1", routes: [{ host: "api.*.test", respond: x }] }]\n`,
+    'listeners[0].routes[0].host: may only have "*" as its whole first label, like "*.example.com", got "api.*.test"',
+  ],
+  [
+    "host that is only a wildcard",
+    `listeners: [{ listen: ":1", routes: [{ host: "*", respond: x }] }]\n`,
+    'listeners[0].routes[0].host: leave host out to match any host, got "*"',
+  ],
+  [
+    "host with bad characters",
+    `listeners: [{ listen: ":1", routes: [{ host: "a b.test", respond: x }] }]\n`,
+    'listeners[0].routes[0].host: must be a host name like "api.example.com" or "*.example.com", got "a b.test"',
+  ],
+  [
+    "path without a slash",
+    `listeners: [{ listen: ":1", routes: [{ path: v1, respond: x }] }]\n`,
+    'listeners[0].routes[0].path: must start with "/", got "v1"',
+  ],
+  [
+    "path with a query",
+    `listeners: [{ listen: ":1", routes: [{ path: "/a?b=1", respond: x }] }]\n`,
+    'listeners[0].routes[0].path: must not contain "?" or "#", routes match the path only, got "/a?b=1"',
+  ],
+  [
+    "path with a space",
+    `listeners: [{ listen: ":1", routes: [{ path: "/a b", respond: x }] }]\n`,
+    'listeners[0].routes[0].path: must not contain spaces or control characters, got "/a b"',
+  ],
+  [
+    "respond with 1xx status",
+    `listeners: [{ listen: ":1", routes: [{ respond: { status: 101 } }] }]\n`,
+    'listeners[0].routes[0].respond.status: must be an integer from 200 to 599, got "101"',
+  ],
+  [
+    "respond with a body on 204",
+    `listeners: [{ listen: ":1", routes: [{ respond: { status: 204, body: x } }] }]\n`,
+    'listeners[0].routes[0].respond.body: must be empty with status 204, got "x"',
+  ],
+  [
+    "respond with nothing",
+    `listeners: [{ listen: ":1", routes: [{ respond: }] }]\n`,
+    "listeners[0].routes[0].respond: must be a body string or a mapping with status, headers and body, got nothing",
+  ],
+  [
+    "respond with an unknown key",
+    `listeners: [{ listen: ":1", routes: [{ respond: { code: 200 } }] }]\n`,
+    "listeners[0].routes[0].respond.code: unknown key, expected one of: status, headers, body",
+  ],
+  [
+    "invalid header name",
+    `listeners: [{ listen: ":1", routes: [{ respond: { headers: { "X Y": z } } }] }]\n`,
+    'listeners[0].routes[0].respond.headers["X Y"]: must be a valid header name (letters, digits and !#$%&\'*+-.^_`|~), got "X Y"',
+  ],
+  [
+    "header value with CR LF",
+    `listeners: [{ listen: ":1", routes: [{ respond: { headers: { X-A: "a\\r\\nSet-Cookie: b" } } }] }]\n`,
+    'listeners[0].routes[0].respond.headers.X-A: must not contain CR, LF or NUL, got "a\\r\\nSet-Cookie: b"',
+  ],
+  [
+    "header value with NUL in a list",
+    `listeners: [{ listen: ":1", routes: [{ respond: { headers: { X-A: [ok, "a\\0"] } } }] }]\n`,
+    'listeners[0].routes[0].respond.headers.X-A[1]: must not contain CR, LF or NUL, got "a\\u0000"',
+  ],
+  [
+    "header with no values",
+    `listeners: [{ listen: ":1", routes: [{ respond: { headers: { X-A: [] } } }] }]\n`,
+    "listeners[0].routes[0].respond.headers.X-A: must have at least one value, got an empty list",
+  ],
+  [
+    "framing header",
+    `listeners: [{ listen: ":1", routes: [{ respond: { headers: { content-length: 5 } } }] }]\n`,
+    "listeners[0].routes[0].respond.headers.content-length: cannot be set, ferry frames the body itself",
+  ],
+  [
+    "hop-by-hop header",
+    `listeners: [{ listen: ":1", routes: [{ respond: { headers: { Connection: close } } }] }]\n`,
+    "listeners[0].routes[0].respond.headers.Connection: cannot be set, it is a hop-by-hop header",
+  ],
+  [
+    "redirect with a bad status",
+    `listeners: [{ listen: ":1", routes: [{ redirect: { to: /x, status: 300 } }] }]\n`,
+    'listeners[0].routes[0].redirect.status: must be one of: 301, 302, 303, 307, 308, got "300"',
+  ],
+  [
+    "redirect without to",
+    `listeners: [{ listen: ":1", routes: [{ redirect: { status: 301 } }] }]\n`,
+    "listeners[0].routes[0].redirect.to: required key is missing",
+  ],
+  [
+    "redirect to a relative target",
+    `listeners: [{ listen: ":1", routes: [{ redirect: example.com }] }]\n`,
+    'listeners[0].routes[0].redirect: must be an absolute URL or a path starting with "/", got "example.com"',
+  ],
+  [
+    "redirect to a target with a space",
+    `listeners: [{ listen: ":1", routes: [{ redirect: "/a b" }] }]\n`,
+    'listeners[0].routes[0].redirect: must not contain spaces or control characters, got "/a b"',
+  ],
+  [
+    "redirect as a list",
+    `listeners: [{ listen: ":1", routes: [{ redirect: [/a] }] }]\n`,
+    "listeners[0].routes[0].redirect: must be a URL or a mapping with to and status, got a list",
+  ],
+  [
+    "bad backend name",
+    `${MINIMAL}  "my app": { servers: [127.0.0.1:9001] }\n`,
+    'backends["my app"]: must be 1 to 64 letters, digits, "_", "-" or ".", got "my app"',
+  ],
+  [
+    "unknown balance policy",
+    `${MINIMAL}    balance: least_conn\n`,
+    'backends.app.balance: must be one of: round_robin, got "least_conn"',
+  ],
+  [
+    "backend without servers",
+    `listeners: [{ listen: ":1", backend: app }]\nbackends: { app: { balance: round_robin } }\n`,
+    "backends.app.servers: required key is missing",
+  ],
+  [
+    "server without host",
+    `listeners: [{ listen: ":1", backend: app }]\nbackends: { app: { servers: [":9001"] } }\n`,
+    'backends.app.servers[0]: needs a host, like "127.0.0.1:8080", got ":9001"',
+  ],
+  [
+    "server with port 0",
+    `listeners: [{ listen: ":1", backend: app }]\nbackends: { app: { servers: ["127.0.0.1:0"] } }\n`,
+    'backends.app.servers[0]: must have a port from 1 to 65535, like "127.0.0.1:8080", got "127.0.0.1:0"',
+  ],
+  [
+    "server mapping without address",
+    `listeners: [{ listen: ":1", backend: app }]\nbackends: { app: { servers: [{ weight: 2 }] } }\n`,
+    "backends.app.servers[0].address: required key is missing",
+  ],
+  [
+    "server weight too large",
+    `listeners: [{ listen: ":1", backend: app }]\nbackends: { app: { servers: [{ address: "a:1", weight: 1001 }] } }\n`,
+    'backends.app.servers[0].weight: must be an integer from 1 to 1000, got "1001"',
+  ],
+  [
+    "fractional weight",
+    `listeners: [{ listen: ":1", backend: app }]\nbackends: { app: { servers: [{ address: "a:1", weight: 1.5 }] } }\n`,
+    'backends.app.servers[0].weight: must be an integer from 1 to 1000, got "1.5"',
+  ],
+  [
+    "duplicate server",
+    `listeners: [{ listen: ":1", backend: app }]\nbackends: { app: { servers: ["a:1", "A:1"] } }\n`,
+    'backends.app.servers[1]: duplicate of servers[0] (use weight for a bigger share), got "A:1"',
+  ],
+  [
+    "backend timeout without unit",
+    `${MINIMAL}    timeouts: { connect: 5 }\n`,
+    'backends.app.timeouts.connect: needs a unit, like "5s" or "5ms", got "5"',
+  ],
+  [
+    "negative max_idle_conns",
+    `${MINIMAL}    max_idle_conns: -1\n`,
+    'backends.app.max_idle_conns: must be an integer from 0 to 10000, got "-1"',
+  ],
+  [
+    "backend that is empty",
+    `${MINIMAL}  other:\n`,
+    "backends.other: must be a mapping, got nothing",
+  ],
+];
+
+describe("loadConfig() error messages", () => {
+  for (const [name, text, expected] of MESSAGES) {
+    it(`loadConfig() reports ${name}`, () => {
+      assert.deepEqual(messagesOf(text), [expected]);
+    });
+  }
+});

@@ -1,0 +1,194 @@
+/**
+ * The command line end to end: --version, --help, --check on good and bad files (exact
+ * messages), an invalid config refusing to start, quick mode, and graceful stop on signals.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type HttpBackend, namedBackend } from "../_helpers/backends.ts";
+import { ferryLabel, REPO_ROOT, runFerry, startFerry, writeTempFile } from "../_helpers/ferry.ts";
+import { header, request } from "../_helpers/raw_http.ts";
+
+const VERSION = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")).version as string;
+
+const GOOD = `
+listeners:
+  - name: web
+    listen: "127.0.0.1:0"
+    routes:
+      - host: "api.example.com"
+        path: /v1
+        backend: api
+      - host: "*.example.com"
+        backend: api
+      - path: /hello
+        respond: { status: 200, headers: { Content-Type: text/plain }, body: "hi\\n" }
+      - path: /old
+        redirect: { to: "https://example.com/new", status: 301 }
+  - name: raw
+    listen: "127.0.0.1:0"
+    mode: tcp
+    backend: api
+backends:
+  api:
+    balance: round_robin
+    servers: [ "127.0.0.1:9001", { address: "127.0.0.1:9002", weight: 2 } ]
+    timeouts: { connect: 1s, response: 2s }
+`;
+
+// Line numbers matter: the expected messages below point into this text.
+const BAD = `listeners:
+  - name: web
+    listen: "127.0.0.1:0"
+    routes:
+      - path: /
+        backend: nope
+backends:
+  api:
+    balance: random_pick
+    servers:
+      - "127.0.0.1:9001"
+      - { address: "127.0.0.1:9002", weight: two }
+    timeouts: { connect: 5 }
+`;
+
+function badMessages(file: string): string[] {
+  return [
+    `${file}:6:18: listeners[0].routes[0].backend: unknown backend "nope", defined: api`,
+    `${file}:9:14: backends.api.balance: must be one of: round_robin, got "random_pick"`,
+    `${file}:12:46: backends.api.servers[1].weight: must be an integer from 1 to 1000, got "two"`,
+    `${file}:13:26: backends.api.timeouts.connect: needs a unit, like "5s" or "5ms", got "5"`,
+  ];
+}
+
+const lines = (text: string) => text.split("\n").filter((l) => l !== "");
+
+describe(`CLI (${ferryLabel()})`, () => {
+  it("--version prints the package version", { timeout: 20_000 }, async () => {
+    const r = await runFerry(["--version"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`\\b${VERSION.replaceAll(".", "\\.")}\\b`));
+  });
+
+  it("--help describes the flags", { timeout: 20_000 }, async () => {
+    const r = await runFerry(["--help"]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const flag of ["--config", "--check", "--listen", "--to", "--version"]) {
+      assert.ok(r.stdout.includes(flag), `--help does not mention ${flag}:\n${r.stdout}`);
+    }
+  });
+
+  it("--check accepts a good file: exit 0, no errors", { timeout: 20_000 }, async () => {
+    const f = writeTempFile("good.yaml", GOOD);
+    try {
+      const r = await runFerry(["--config", f.path, "--check"]);
+      assert.equal(r.code, 0, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+      assert.equal(r.stderr, "");
+      assert.doesNotMatch(r.stdout, /listening on/);
+    } finally {
+      f.cleanup();
+    }
+  });
+
+  it("--check lists every problem as file:line:col: path: message, exit 2", { timeout: 20_000 }, async () => {
+    const f = writeTempFile("bad.yaml", BAD);
+    try {
+      const r = await runFerry(["--config", f.path, "--check"]);
+      assert.equal(r.code, 2, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+      assert.deepEqual(lines(r.stderr), badMessages(f.path));
+      assert.doesNotMatch(r.stdout, /listening on/);
+    } finally {
+      f.cleanup();
+    }
+  });
+
+  it("--check reports a YAML syntax error with its position", { timeout: 20_000 }, async () => {
+    const f = writeTempFile("broken.yaml", "listeners:\n  - name: [web\n");
+    try {
+      const r = await runFerry(["--config", f.path, "--check"]);
+      assert.equal(r.code, 2, r.stderr);
+      const errs = lines(r.stderr);
+      assert.ok(errs.length >= 1);
+      assert.match(errs[0], new RegExp(`^${f.path.replaceAll(/[.*+?^${}()|[\]\\]/g, "\\$&")}:\\d+:\\d+: invalid YAML, `));
+    } finally {
+      f.cleanup();
+    }
+  });
+
+  it("--check on a missing file exits 2 with an error", { timeout: 20_000 }, async () => {
+    const r = await runFerry(["--config", join(REPO_ROOT, "no-such-dir", "missing.yaml"), "--check"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /missing\.yaml/);
+  });
+
+  it("an invalid config stops ferry before it listens: exit 2, same messages", { timeout: 20_000 }, async () => {
+    const f = writeTempFile("bad.yaml", BAD);
+    try {
+      const r = await runFerry(["--config", f.path]);
+      assert.equal(r.code, 2, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+      assert.deepEqual(lines(r.stderr).filter((l) => !l.startsWith("ferry: ")), badMessages(f.path));
+      assert.doesNotMatch(r.stdout, /listening on/);
+    } finally {
+      f.cleanup();
+    }
+  });
+
+  it("an unknown flag is a usage error (non-zero exit, message on stderr)", { timeout: 20_000 }, async () => {
+    const r = await runFerry(["--no-such-flag"]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /--no-such-flag/);
+  });
+
+  describe("quick mode", () => {
+    let a: HttpBackend;
+    let b: HttpBackend;
+    before(async () => {
+      a = await namedBackend("alpha");
+      b = await namedBackend("beta");
+    });
+    after(async () => {
+      await a?.close();
+      await b?.close();
+    });
+
+    it("--listen ADDR --to A --to B proxies round-robin to both", { timeout: 20_000 }, async () => {
+      const ferry = await startFerry({ args: ["--listen", "127.0.0.1:0", "--to", a.address, "--to", b.address] });
+      try {
+        assert.deepEqual(Object.keys(ferry.ports), ["quick"]);
+        assert.equal(ferry.modes.quick, "http");
+        const names: string[] = [];
+        for (let i = 0; i < 4; i++) {
+          const res = await request(ferry.ports.quick, { path: `/q${i}` });
+          assert.equal(res.status, 200);
+          names.push(res.body.toString());
+          assert.equal(header(res.headers, "x-target"), `/q${i}`);
+        }
+        assert.deepEqual([...names].sort(), ["alpha", "alpha", "beta", "beta"]);
+        for (let i = 1; i < names.length; i++) assert.notEqual(names[i], names[i - 1], `not alternating: ${names}`);
+      } finally {
+        const exit = await ferry.stop();
+        assert.equal(exit.code, 0, ferry.output());
+      }
+    });
+  });
+
+  describe("signals", () => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      it(`${signal} stops ferry gracefully with exit code 0`, { timeout: 20_000 }, async () => {
+        const ferry = await startFerry(`
+listeners:
+  - name: web
+    listen: "127.0.0.1:0"
+    routes:
+      - respond: "up\\n"
+`);
+        const res = await request(ferry.ports.web, { path: "/" });
+        assert.equal(res.body.toString(), "up\n");
+        const exit = await ferry.stop(signal);
+        assert.equal(exit.killed, false, `ferry ignored ${signal}\n${ferry.output()}`);
+        assert.equal(exit.code, 0, ferry.output());
+      });
+    }
+  });
+});
