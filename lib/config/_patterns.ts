@@ -11,3 +11,7 @@ export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Listener and backend names: they show up in logs, so keep them to one plain word. */
 export const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+
+/** Whitespace or a control character: never valid in a path or a Location target. */
+// deno-lint-ignore no-control-regex -- matching control characters is the point
+export const SPACE_OR_CONTROL = /[\s\x00-\x1f\x7f]/;

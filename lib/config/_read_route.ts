@@ -1,5 +1,5 @@
 /** Reads one entry of a listener's `routes:` list. */
-import { HOSTNAME, IPV6, TOKEN } from "./_patterns.ts";
+import { HOSTNAME, IPV6, SPACE_OR_CONTROL, TOKEN } from "./_patterns.ts";
 import type { BackendRef } from "./_shared.ts";
 import { quote, type YamlMap, type YamlValue } from "./_yaml_value.ts";
 import { DEFAULTS, type RouteAction, type RouteConfig } from "./types.ts";
@@ -102,7 +102,7 @@ function readPath(value: YamlValue): string | undefined {
   if (path === undefined) return undefined;
   const got = `got ${quote(path)}`;
   if (!path.startsWith("/")) return value.fail(`must start with "/", ${got}`);
-  if (/[\s\x00-\x1f\x7f]/.test(path)) {
+  if (SPACE_OR_CONTROL.test(path)) {
     return value.fail(`must not contain spaces or control characters, ${got}`);
   }
   if (/[?#]/.test(path)) {
@@ -191,7 +191,7 @@ function readLocation(value: YamlValue): string | undefined {
   const to = value.text();
   if (to === undefined) return undefined;
   const got = `got ${quote(to)}`;
-  if (/[\s\x00-\x1f\x7f]/.test(to)) {
+  if (SPACE_OR_CONTROL.test(to)) {
     return value.fail(`must not contain spaces or control characters, ${got}`);
   }
   if (to.startsWith("/")) return to;

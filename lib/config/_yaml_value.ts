@@ -31,7 +31,7 @@ export class Walk {
     return line === 0 ? { line: 1, col: offset + 1 } : { line, col };
   }
 
-  /** The document root, with an empty document treated as an empty mapping. */
+  /** The document root; its `node` is null for an empty document. */
   root(): YamlValue {
     return new YamlValue(this, this.doc.contents, "", 0);
   }

@@ -102,14 +102,18 @@ export interface BackendConfig {
   /** At least one. */
   servers: ServerConfig[];
   timeouts: BackendTimeouts;
-  /** Idle keep-alive connections kept per server for reuse. Default 32; 0 disables pooling. */
+  /** Idle keep-alive connections kept per server for reuse. Default 128; 0 disables pooling. */
   max_idle_conns: number;
 }
 
 export interface BackendTimeouts {
   /** Time to establish the TCP connection to a server; then try the next one. Default 5s. */
   connect: number;
-  /** Time from the request being sent to the first byte of the response head; → 504. Default 60s. */
+  /**
+   * How long to wait for the server: for the response head after the request was sent (→ 504),
+   * then between two reads of the response body (the connection is cut). Like nginx's
+   * `proxy_read_timeout`, so a long download that keeps moving is never cut. Default 60s.
+   */
   response: number;
   /** How long a pooled idle upstream connection is kept before it is closed. Default 30s. */
   idle: number;
@@ -124,7 +128,7 @@ export const DEFAULTS = {
   backend: {
     balance: "round_robin" as BalanceName,
     timeouts: { connect: 5_000, response: 60_000, idle: 30_000 },
-    max_idle_conns: 32,
+    max_idle_conns: 128,
   },
   server: { weight: 1 },
   route: { path: "/" },

@@ -28,8 +28,11 @@ const CRLF = new Uint8Array([13, 10]);
 export interface CopyOptions {
   /** Where the bytes go; null discards them (a body nobody will read, still framed-checked). */
   dst: Conn | null;
-  /** Errors blamed on the source side (truncated, malformed) and on the destination side. */
-  srcError: (message: string, cause?: unknown) => ProxyError;
+  /**
+   * Errors blamed on the source side and on the destination side. `malformed` tells a body
+   * that breaks the framing rules (400/502) from one that was cut short (the peer went away).
+   */
+  srcError: (message: string, cause?: unknown, malformed?: boolean) => ProxyError;
   dstError: (message: string, cause?: unknown) => ProxyError;
   /** Bytes to write before the body (a message head), sent together with the first piece. */
   prefix?: Uint8Array;
@@ -98,21 +101,27 @@ async function copyChunked(src: BufReader, out: Output, opts: CopyOptions): Prom
     }
     total += size;
     const end = await readLineSrc(src, 0, "chunk data terminator", opts);
-    if (end.length !== 0) throw opts.srcError("chunk data not followed by CRLF");
+    if (end.length !== 0) throw opts.srcError("chunk data not followed by CRLF", undefined, true);
     if (raw) await out.add(CRLF, src);
   }
   // Trailer section (RFC 9112 §7.1.2), then the final CRLF.
+  // Each field line is checked before it is forwarded: RFC 9110 §5.5 lets a recipient of an
+  // invalid field (CR, LF, NUL) reject the message, not pass it on first and complain after.
   let trailerBytes = 0;
-  const trailers: string[] = [];
+  let trailerFields = 0;
   for (;;) {
     const line = await readLineSrc(src, MAX_TRAILER_BYTES - trailerBytes, "trailer section", opts);
+    if (line.length !== 0) {
+      if (++trailerFields > MAX_TRAILER_FIELDS) {
+        throw opts.srcError(`invalid trailer: too many trailer fields (limit ${MAX_TRAILER_FIELDS})`, undefined, true);
+      }
+      const parsed = parseFields([latin1(line)], 1);
+      if (!parsed.ok) throw opts.srcError(`invalid trailer: ${parsed.message}`, undefined, true);
+    }
     if (raw) await out.addLine(line, src);
     if (line.length === 0) break;
     trailerBytes += line.length + 2;
-    trailers.push(latin1(line));
   }
-  const parsed = parseFields(trailers, MAX_TRAILER_FIELDS);
-  if (!parsed.ok) throw opts.srcError(`invalid trailer: ${parsed.message}`);
   return total;
 }
 
@@ -120,7 +129,7 @@ async function copyChunked(src: BufReader, out: Output, opts: CopyOptions): Prom
 function parseChunkSize(line: Uint8Array, opts: CopyOptions): number {
   const s = latin1(line);
   const m = /^([0-9A-Fa-f]{1,15})(?:[ \t]*;[\t\x20-\x7e\x80-\xff]*)?$/.exec(s);
-  if (!m) throw opts.srcError(`invalid chunk size line ${JSON.stringify(s.slice(0, 64))}`);
+  if (!m) throw opts.srcError(`invalid chunk size line ${JSON.stringify(s.slice(0, 64))}`, undefined, true);
   return parseInt(m[1], 16);
 }
 
@@ -144,8 +153,8 @@ async function readLineSrc(src: BufReader, max: number, what: string, opts: Copy
   }
   opts.onRead?.();
   if (line === "eof") throw opts.srcError(`chunked body ended in the ${what}`);
-  if (line === "too_long") throw opts.srcError(`${what} too long`);
-  if (line.includes(13) || line.includes(10)) throw opts.srcError(`bare CR or LF in the ${what}`);
+  if (line === "too_long") throw opts.srcError(`${what} too long`, undefined, true);
+  if (line.includes(13) || line.includes(10)) throw opts.srcError(`bare CR or LF in the ${what}`, undefined, true);
   return line;
 }
 

@@ -119,7 +119,7 @@ async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn,
   let res: ResponseHead;
   for (;;) {
     const got = await upReader.readHead(MAX_RESPONSE_HEAD, MAX_RESPONSE_HEAD).catch(() => null);
-    responseDeadline.arm(timeouts.response);
+    const timedOut = responseDeadline.expired;
     if (body.error) {
       // The client's body was broken or the client left: that, not the server, is the story.
       responseDeadline.clear();
@@ -129,7 +129,7 @@ async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn,
     if (!got || !got.ok) {
       responseDeadline.clear();
       up.close();
-      if (responseDeadline.expired) {
+      if (timedOut) {
         return { kind: "done", outcome: failOutcome(ctx, server, new ProxyError("upstream_timeout", `upstream "${server.address}" did not respond within ${timeouts.response} ms`), body) };
       }
       if (got && !got.ok && (got.reason === "line_too_long" || got.reason === "head_too_long")) {
@@ -149,6 +149,7 @@ async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn,
       return { kind: "done", outcome: failOutcome(ctx, server, withServer(asProxyError(e), server), body) };
     }
     if (res.status >= 200 || res.status === 101) break;
+    responseDeadline.arm(timeouts.response);
     // RFC 9110 §15.2: interim responses are forwarded, but never to an HTTP/1.0 client.
     if (req.version === "HTTP/1.1") {
       const interim = serializeResponseHead("HTTP/1.1", res.status, res.reason, stripHopByHop(res.fields));
@@ -192,7 +193,12 @@ async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn,
       dst: client,
       prefix: resHead,
       dechunk,
-      srcError: (m, cause) => new ProxyError(responseDeadline.expired ? "upstream_timeout" : "upstream_closed", `upstream "${server.address}": ${m}`, { cause }),
+      srcError: (m, cause, malformed) =>
+        new ProxyError(
+          malformed ? "upstream_bad_response" : responseDeadline.expired ? "upstream_timeout" : "upstream_closed",
+          `upstream "${server.address}": ${m}`,
+          { cause },
+        ),
       dstError: (m, cause) => new ProxyError("client_closed", `client went away: ${m}`, { cause }),
       onRead: () => responseDeadline.arm(timeouts.response),
     });
@@ -283,7 +289,7 @@ function startRequestBody(ctx: ProxyContext, up: Conn): RequestBody {
   const state = { done: req.body.kind === "none", error: null as ProxyError | null, cancelled: false };
   const settled = req.body.kind === "none" ? Promise.resolve() : copyBody(reader, req.body, {
     dst: up,
-    srcError: (m, cause) => new ProxyError(req.body.kind === "chunked" && !/ended|failed/.test(m) ? "bad_request" : "client_closed", `request body from client: ${m}`, { cause }),
+    srcError: (m, cause, malformed) => new ProxyError(malformed ? "bad_request" : "client_closed", `request body from client: ${m}`, { cause }),
     // The server stopped reading (it may already be answering); its response tells the rest.
     dstError: (m, cause) => new ProxyError("upstream_closed", `sending request body: ${m}`, { cause }),
   }).then(

@@ -108,9 +108,10 @@ async function serveOne(client: Conn, reader: BufReader, ctx: HttpContext, first
     report: ctx.report,
   });
   if (outcome.error) {
-    const sent = await send(client, renderResponse(errorResponse(outcome.error.status), req, outcome.keepAlive));
-    log(ctx, clientIp, req, outcome.error.status, 0, outcome.upstream, start);
-    return sent && outcome.keepAlive;
+    const page = errorResponse(outcome.error.status);
+    const sent = await send(client, renderResponse(page, req, outcome.keepAlive));
+    log(ctx, clientIp, req, page.status, req.method === "HEAD" ? 0 : page.body.length, outcome.upstream, start);
+    return sent && outcome.keepAlive && !ctx.idle?.draining;
   }
   log(ctx, clientIp, req, outcome.status, outcome.bytes, outcome.upstream, start);
   return outcome.keepAlive && !ctx.idle?.draining;
@@ -127,11 +128,15 @@ async function answerLocal(
   res: LocalResponse,
 ): Promise<boolean> {
   let keepAlive = req.keepAlive;
-  if (req.body.kind !== "none") {
+  if (req.body.kind !== "none" && req.expectContinue) {
+    // RFC 9110 §10.1.1: the client holds its body back until it hears 100 or a final answer.
+    // Answer now, and close, since the body it may still send cannot be told from a request.
+    keepAlive = false;
+  } else if (req.body.kind !== "none") {
     try {
       await copyBody(reader, req.body, {
         dst: null,
-        srcError: (m) => new ProxyError("bad_request", `request body from client: ${m}`),
+        srcError: (m, cause, malformed) => new ProxyError(malformed ? "bad_request" : "client_closed", `request body from client: ${m}`, { cause }),
         dstError: (m) => new ProxyError("internal", m),
       });
     } catch (e) {
@@ -169,8 +174,9 @@ async function answerError(
   err: ProxyError,
 ): Promise<void> {
   if (err.side !== "client") ctx.report(err.message);
-  await send(client, renderResponse(errorResponse(err.status), req, false));
-  log(ctx, clientIp, req, err.status, 0, null, start);
+  const page = errorResponse(err.status);
+  await send(client, renderResponse(page, req, false));
+  log(ctx, clientIp, req, page.status, req?.method === "HEAD" ? 0 : page.body.length, null, start);
 }
 
 async function send(client: Conn, bytes: Uint8Array): Promise<boolean> {

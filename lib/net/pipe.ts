@@ -51,9 +51,24 @@ export async function tunnel(
     a.close();
     b.close();
   };
-  const [aToB, bToA] = await Promise.all([
-    pipe(a, b, { head: opts.aHead, onData: opts.onData }).catch((e) => (kill(e), 0)),
-    pipe(b, a, { head: opts.bHead, onData: opts.onData }).catch((e) => (kill(e), 0)),
+  // Counted as delivered, so a direction that fails mid-stream still reports what it moved.
+  let aToB = 0;
+  let bToA = 0;
+  await Promise.all([
+    pipe(a, b, {
+      head: opts.aHead,
+      onData: (n) => {
+        aToB += n;
+        opts.onData?.(n);
+      },
+    }).catch(kill),
+    pipe(b, a, {
+      head: opts.bHead,
+      onData: (n) => {
+        bToA += n;
+        opts.onData?.(n);
+      },
+    }).catch(kill),
   ]);
   a.close();
   b.close();

@@ -52,8 +52,10 @@ function compile(route: RouteConfig): Compiled {
       matchHost: (host) => host.length > suffix.length && host.endsWith(suffix),
     };
   }
-  // Exact names outrank every wildcard, however long.
-  return { route, hostRank: 1_000_000, matchHost: (host) => host === h };
+  // Exact names outrank every wildcard, however long. An IPv6 literal is configured with its
+  // brackets ("[::1]", RFC 3986 §3.2.2) but matched against `hostOf()`, which drops them.
+  const exact = h.startsWith("[") && h.endsWith("]") ? h.slice(1, -1) : h;
+  return { route, hostRank: 1_000_000, matchHost: (host) => host === exact };
 }
 
 export function pathMatches(prefix: string, path: string): boolean {

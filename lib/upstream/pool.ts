@@ -6,6 +6,7 @@
  * the next request. When a connection is taken, that pending read is handed over to the new
  * user as its first read: nothing is lost and nothing is read twice.
  */
+import { Deadline } from "../net/deadline.ts";
 import type { Addr, Conn } from "../runtime/mod.ts";
 
 type ReadResult = { chunk: Uint8Array | null; error?: unknown };
@@ -14,7 +15,7 @@ interface Parked {
   conn: Conn;
   pending: Promise<ReadResult>;
   settled: boolean;
-  timer: ReturnType<typeof setTimeout>;
+  idle: Deadline;
 }
 
 /** A taken connection whose first `read()` resolves from the read that was pending while parked. */
@@ -79,8 +80,9 @@ export class ConnPool {
       conn: raw,
       settled: false,
       pending: pendingFirst ?? raw.read().then((chunk) => ({ chunk }), (error) => ({ chunk: null, error })),
-      timer: setTimeout(() => this.#drop(parked), this.idleMs),
+      idle: new Deadline(() => this.#drop(parked)),
     };
+    parked.idle.arm(this.idleMs);
     // Anything arriving on an idle connection (EOF, reset, or bytes no request asked for)
     // makes it unusable: RFC 9112 §9.3.2 lets a server close idle connections at any time.
     parked.pending.then(() => {
@@ -95,7 +97,7 @@ export class ConnPool {
     for (;;) {
       const p = this.#idle.pop();
       if (!p) return null;
-      clearTimeout(p.timer);
+      p.idle.clear();
       if (p.settled) {
         p.conn.close();
         continue;
@@ -107,7 +109,7 @@ export class ConnPool {
   /** Closes every idle connection (reload, shutdown). */
   closeAll(): void {
     for (const p of this.#idle.splice(0)) {
-      clearTimeout(p.timer);
+      p.idle.clear();
       p.conn.close();
     }
   }
@@ -116,7 +118,7 @@ export class ConnPool {
     const i = this.#idle.indexOf(p);
     if (i < 0) return;
     this.#idle.splice(i, 1);
-    clearTimeout(p.timer);
+    p.idle.clear();
     p.conn.close();
   }
 }

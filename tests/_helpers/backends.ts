@@ -17,7 +17,7 @@ export interface BaseBackend {
   connections: ConnRecord[];
   watch: Watch;
   /** Resolves when `pred()` holds, re-checked on every backend event. */
-  until(pred: () => boolean, what: string, timeoutMs?: number): Promise<void>;
+  until(pred: () => boolean, what: string | (() => string), timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -409,16 +409,11 @@ export async function wsEchoBackend(): Promise<WsBackend> {
       conn.socket.write(wsFrame(fragOpcode, data));
     }
   });
-  return Object.assign(base, {
-    upgrades,
-    messages,
-    get unmaskedFrames() {
-      return state.unmaskedFrames;
-    },
-    get closeFrames() {
-      return state.closeFrames;
-    },
-  });
+  // Getters, not Object.assign: the counters must stay live.
+  return Object.defineProperties(Object.assign(base, { upgrades, messages }), {
+    unmaskedFrames: { get: () => state.unmaskedFrames, enumerable: true },
+    closeFrames: { get: () => state.closeFrames, enumerable: true },
+  }) as WsBackend;
 }
 
 /** A port on 127.0.0.1 with nothing listening: bound by the kernel's choice, then released. */

@@ -27,7 +27,7 @@ export class FakeConn implements Conn {
   readCalls = 0;
   closed = false;
   writeClosed = false;
-  /** When set, the next `write()` calls throw it. */
+  /** When set, the next `write()` call throws it (once). */
   writeError: Error | null = null;
 
   #opts: FakeConnOptions;
@@ -37,6 +37,7 @@ export class FakeConn implements Conn {
   #gate: Promise<void> | null = null;
   #gateOpen: (() => void) | null = null;
   #closeWaiters: (() => void)[] = [];
+  #writeCloseWaiters: (() => void)[] = [];
   #readBuf = new Uint8Array(16);
 
   constructor(opts: FakeConnOptions = {}) {
@@ -87,6 +88,11 @@ export class FakeConn implements Conn {
     return new TextDecoder().decode(this.written());
   }
 
+  /** Resolves when `closeWrite()` has been called. */
+  whenWriteClosed(): Promise<void> {
+    return this.writeClosed ? Promise.resolve() : new Promise((r) => this.#writeCloseWaiters.push(r));
+  }
+
   /** Resolves when `close()` has been called. */
   whenClosed(): Promise<void> {
     return this.closed ? Promise.resolve() : new Promise((r) => this.#closeWaiters.push(r));
@@ -124,7 +130,11 @@ export class FakeConn implements Conn {
     // A real socket write completes later: let other tasks run in between.
     await Promise.resolve();
     if (this.closed) throw new ConnError("closed");
-    if (this.writeError) throw this.writeError;
+    if (this.writeError) {
+      const e = this.writeError;
+      this.writeError = null;
+      throw e;
+    }
     if (this.writeClosed) throw new Error("write() after closeWrite()");
     const n = Math.max(0, Math.min(p.length, this.#opts.maxWrite?.(call) ?? p.length));
     this.accepted.push(p.slice(0, n));
@@ -136,6 +146,7 @@ export class FakeConn implements Conn {
     this.events.push("closeWrite");
     if (this.closed) throw new ConnError("closed");
     this.writeClosed = true;
+    for (const w of this.#writeCloseWaiters.splice(0)) w();
   }
 
   close(): void {

@@ -23,7 +23,7 @@ const DEFAULT_LISTENER: Omit<ListenerConfig, "name" | "listen" | "routes"> = {
 const DEFAULT_BACKEND: Omit<BackendConfig, "name" | "servers"> = {
   balance: "round_robin",
   timeouts: { connect: 5_000, response: 60_000, idle: 30_000 },
-  max_idle_conns: 32,
+  max_idle_conns: 128,
 };
 
 describe("loadConfig() defaults", () => {

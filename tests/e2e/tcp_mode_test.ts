@@ -1,12 +1,12 @@
 /**
  * TCP mode end to end: a byte stream both ways, half-close in each direction, failover to the
- * next server when one refuses, and both sides closed when either dies.
+ * next server when one refuses, and the other side told at once (EOF or reset) when either dies.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
-import { type BaseBackend, closedPort, rawBackend, SeededBytes, seededSha256 } from "../_helpers/backends.ts";
+import { type BaseBackend, closedPort, type ConnRecord, rawBackend, SeededBytes, seededSha256 } from "../_helpers/backends.ts";
 import { type Ferry, ferryLabel, startFerry } from "../_helpers/ferry.ts";
 import { connectRaw } from "../_helpers/raw_http.ts";
 
@@ -14,7 +14,7 @@ const MiB = 1024 * 1024;
 const STREAM = 2 * MiB;
 
 /** What the scripted backend does with a connection, chosen by the first line the client sends. */
-async function script(conn: Parameters<Parameters<typeof rawBackend>[0]>[0]): Promise<void> {
+async function script(conn: ConnRecord): Promise<void> {
   const first = (await conn.reader.readUntil("\n")).toString();
   const sock = conn.socket;
   switch (first) {
@@ -51,8 +51,10 @@ async function script(conn: Parameters<Parameters<typeof rawBackend>[0]>[0]): Pr
       return;
     }
     case "die\n": {
+      // Say something, then die with a reset once the client asks for it.
       sock.write("dying\n");
-      sock.destroy();
+      await conn.reader.readUntil("go\n");
+      sock.resetAndDestroy();
       return;
     }
     case "hold\n": {
@@ -148,9 +150,10 @@ backends:
     const c = await connectRaw(ferry.ports.raw);
     try {
       await c.send("die\n");
-      const got = await c.readToEnd();
-      assert.equal(got.toString(), "dying\n");
-      await c.closed;
+      assert.equal((await c.reader.readExact(6)).toString(), "dying\n");
+      await c.send("go\n");
+      // No hang: the client learns at once (EOF or reset) that the other end is gone.
+      await c.reader.watch.until(() => c.reader.ended, 10_000, "ferry to pass on the backend's death (EOF or reset)");
     } finally {
       c.close();
     }
@@ -163,8 +166,9 @@ backends:
     assert.equal((await c.reader.readExact(8)).toString(), "holding\n");
     await backend.until(() => backend.connections.length > before, "the backend connection");
     const conn = backend.connections[before];
-    c.close();
-    await backend.until(() => conn.closed, "ferry to close the backend connection after the client died");
+    c.socket.resetAndDestroy();
+    // No leak: the backend learns at once (EOF or reset) that the client is gone.
+    await backend.until(() => conn.gotEnd, "ferry to pass on the client's death (EOF or reset)");
   });
 
   it("skips a server that refuses and connects to the next", { timeout: 15_000 }, async () => {

@@ -1,0 +1,115 @@
+/**
+ * TCP mode (layer 4): each accepted client connection becomes a byte tunnel to one server of the
+ * listener's backend. Nothing is parsed, so the only decisions are which server, and when to
+ * give up: when no server accepts the connection, when either side fails, or when the tunnel
+ * has been silent for `idleMs` (HAProxy's `timeout tunnel`, nginx's `proxy_timeout`).
+ */
+import { ProxyError } from "../errors.ts";
+import { Deadline } from "../net/deadline.ts";
+import { tunnel } from "../net/pipe.ts";
+import type { Conn } from "../runtime/mod.ts";
+import { type Backend, connectAny, type DialFailure } from "../upstream/backend.ts";
+
+/** Where the TCP proxy reports failures; the real logger is wired in by the listener. */
+export interface TcpLogger {
+  error(msg: string): void;
+}
+
+export interface TcpProxyOptions {
+  /** Close both sides after this many ms without a byte in either direction (`tcp_idle`). */
+  idleMs: number;
+  log: TcpLogger;
+  /** Called once with the outcome, when both connections are closed (access log, tests). */
+  onEnd?: (session: TcpSession) => void;
+}
+
+/** What happened to one client connection, for the access log and the tests. */
+export interface TcpSession {
+  /** The server the client was tunnelled to (`host:port` as configured), or null if none. */
+  server: string | null;
+  /** Bytes delivered from the client to the server, and back. */
+  clientToServer: number;
+  serverToClient: number;
+  /** How it ended: both sides finished, silence for idleMs, a side failed, or no server. */
+  outcome: "done" | "idle_timeout" | "aborted" | "connect_failed" | "no_server";
+  /** The connect failure (a ProxyError) or the error that aborted the tunnel. */
+  error?: unknown;
+}
+
+/**
+ * Tunnels `client` to a server of `backend` until both directions have finished (each side's
+ * FIN is passed on as a half-close, RFC 9293 §3.6), either side fails, or the tunnel idles out.
+ * Never rejects; both connections are closed when it resolves.
+ */
+export async function handleTcpConn(client: Conn, backend: Backend, opts: TcpProxyOptions): Promise<void> {
+  const session = await runSession(client, backend, opts);
+  try {
+    opts.onEnd?.(session);
+  } catch (e) {
+    opts.log.error(`tcp session report failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+async function runSession(client: Conn, backend: Backend, opts: TcpProxyOptions): Promise<TcpSession> {
+  const dial = await connectAny(backend, { clientAddr: client.remoteAddr.hostname }, { usePool: false })
+    .catch((e: unknown) => ({ failures: [], unexpected: e }));
+  if (!("conn" in dial)) {
+    client.close();
+    const error = "unexpected" in dial
+      ? new ProxyError("internal", `cannot connect to backend "${backend.name}": ${String(dial.unexpected)}`)
+      : connectError(backend, dial.failures);
+    opts.log.error(error.message);
+    return {
+      server: null,
+      clientToServer: 0,
+      serverToClient: 0,
+      outcome: error.kind === "no_server" ? "no_server" : "connect_failed",
+      error,
+    };
+  }
+
+  const { server, conn: upstream } = dial;
+  server.inflight++;
+  // One timer per idle period, not one per chunk: each chunk only stamps the time, and the
+  // timer, when it fires early, re-arms itself for the rest of the period.
+  let lastActivity = Date.now();
+  const idle = new Deadline(() => {
+    const quiet = Date.now() - lastActivity;
+    if (quiet < opts.idleMs) {
+      idle.arm(opts.idleMs - quiet);
+      return;
+    }
+    client.close();
+    upstream.close();
+  });
+  idle.arm(opts.idleMs);
+  try {
+    const r = await tunnel(client, upstream, { onData: () => (lastActivity = Date.now()) });
+    return {
+      server: server.address,
+      clientToServer: r.aToB,
+      serverToClient: r.bToA,
+      outcome: idle.expired ? "idle_timeout" : r.error === undefined ? "done" : "aborted",
+      error: idle.expired ? undefined : r.error,
+    };
+  } finally {
+    idle.clear();
+    server.inflight--;
+    client.close();
+    upstream.close();
+  }
+}
+
+/**
+ * `cannot connect to upstream "127.0.0.1:9001": connection refused`, or with several servers
+ * tried, each one with its reason; `no_server` when nothing could even be tried.
+ */
+function connectError(backend: Backend, failures: DialFailure[]): ProxyError {
+  if (failures.length === 0) return new ProxyError("no_server", `no server available in backend "${backend.name}"`);
+  if (failures.length === 1) {
+    const f = failures[0];
+    return new ProxyError("connect_failed", `cannot connect to upstream "${f.server.address}": ${f.error.message}`);
+  }
+  const each = failures.map((f) => `"${f.server.address}": ${f.error.message}`).join(", ");
+  return new ProxyError("connect_failed", `cannot connect to any upstream of backend "${backend.name}": ${each}`);
+}

@@ -1,0 +1,100 @@
+/**
+ * WebSocket through ferry with the runtime's built-in client: the Upgrade request reaches the
+ * backend intact, the 101 comes back, then frames flow both ways (a server-initiated message,
+ * text and a 256 KiB binary echo) and the close handshake completes.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { SeededBytes, wsEchoBackend, type WsBackend } from "../_helpers/backends.ts";
+import { type Ferry, ferryLabel, startFerry } from "../_helpers/ferry.ts";
+import { header, Watch } from "../_helpers/raw_http.ts";
+
+describe(`WebSocket (${ferryLabel()})`, () => {
+  let backend: WsBackend;
+  let ferry: Ferry;
+
+  before(async () => {
+    backend = await wsEchoBackend();
+    ferry = await startFerry(`
+listeners:
+  - name: web
+    listen: "127.0.0.1:0"
+    routes:
+      - path: /ws
+        backend: ws
+      - respond: "not here\\n"
+backends:
+  ws:
+    servers: [ "${backend.address}" ]
+`);
+  });
+
+  after(async () => {
+    await ferry?.stop();
+    await backend?.close();
+  });
+
+  it("echoes text and binary both ways and closes cleanly", { timeout: 20_000 }, async () => {
+    const watch = new Watch();
+    const received: (string | Buffer)[] = [];
+    let opened = false;
+    let closed: { code: number; clean: boolean } | null = null;
+    let failed = false;
+    const ws = new WebSocket(`ws://127.0.0.1:${ferry.ports.web}/ws/chat?room=1`);
+    ws.binaryType = "arraybuffer";
+    ws.onopen = () => {
+      opened = true;
+      watch.notify();
+    };
+    ws.onmessage = (e: MessageEvent) => {
+      received.push(typeof e.data === "string" ? e.data : Buffer.from(e.data as ArrayBuffer));
+      watch.notify();
+    };
+    ws.onerror = () => {
+      failed = true;
+      watch.notify();
+    };
+    ws.onclose = (e: CloseEvent) => {
+      closed = { code: e.code, clean: e.wasClean };
+      watch.notify();
+    };
+    try {
+      await watch.until(() => opened || failed || closed !== null, 10_000, "the WebSocket to open");
+      assert.ok(opened, `WebSocket did not open (error: ${failed}, close: ${JSON.stringify(closed)})`);
+
+      // Server → client without any prompt.
+      await watch.until(() => received.length >= 1, 10_000, "the backend's welcome message");
+      assert.equal(received[0], "welcome");
+
+      ws.send("hello through ferry");
+      await watch.until(() => received.length >= 2, 10_000, "the text echo");
+      assert.equal(received[1], "hello through ferry");
+
+      const blob = new SeededBytes(5).next(256 * 1024);
+      ws.send(blob);
+      await watch.until(() => received.length >= 3, 10_000, "the binary echo");
+      assert.ok(Buffer.isBuffer(received[2]), "binary message came back as text");
+      assert.ok(blob.equals(received[2] as Buffer), "binary echo differs");
+
+      assert.deepEqual(backend.messages.map((m) => (typeof m === "string" ? m : `<${m.length} bytes>`)), [
+        "hello through ferry",
+        `<${blob.length} bytes>`,
+      ]);
+      assert.equal(backend.unmaskedFrames, 0, "client frames reached the backend unmasked: ferry rewrote them");
+
+      const up = backend.upgrades[0];
+      assert.equal(up.target, "/ws/chat?room=1");
+      assert.match(header(up.headers, "upgrade") ?? "", /^websocket$/i, up.raw.toString("latin1"));
+      assert.match(header(up.headers, "connection") ?? "", /upgrade/i, up.raw.toString("latin1"));
+      assert.ok(header(up.headers, "sec-websocket-key"), up.raw.toString("latin1"));
+
+      ws.close(1000, "done");
+      await watch.until(() => closed !== null, 10_000, "the close handshake");
+      assert.equal(closed!.code, 1000);
+      assert.equal(backend.closeFrames, 1);
+    } finally {
+      if (closed === null) ws.close();
+    }
+  });
+});
