@@ -24,10 +24,28 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { bunSummary, type Counts, denoJunit, denoSummary, settle, single, stripAnsi } from "./_helpers/run_summary.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 /** Bound per stage; a stage that hangs is killed (by PID) and counted as failed. */
-const STAGE_TIMEOUT_MS = 20 * 60_000;
+const STAGE_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * The stage running now. Each stage runs in its own process group (detached), so a timeout or
+ * a signal to this script kills the stage and every ferry its tests started, by that group's id.
+ */
+let current: { pid?: number } | null = null;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (current?.pid) {
+      try {
+        process.kill(-current.pid, "SIGKILL");
+      } catch { /* gone */ }
+    }
+    process.stdout.write(`\nrun_all: ${signal}, stopped\n0 passed, 1 failed\n`);
+    process.exit(130);
+  });
+}
 
 function bin(name: "deno" | "bun"): string {
   const local = join(ROOT, "node_modules", ".bin", name);
@@ -37,92 +55,12 @@ function bin(name: "deno" | "bun"): string {
   return name; // from PATH
 }
 
-interface Counts {
-  passed: number;
-  failed: number;
-  skipped: number;
-  note?: string;
-}
-
 interface Stage {
   name: string;
   cmd: string[];
   env?: Record<string, string | undefined>;
   /** Turns the stage's output (and exit code) into counts. */
   count(output: string, code: number | null): Counts;
-}
-
-// deno-lint-ignore no-control-regex
-const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
-
-/** A stage that is one check: passed if it exited 0. */
-function single(output: string, code: number | null): Counts {
-  void output;
-  return code === 0 ? { passed: 1, failed: 0, skipped: 0 } : { passed: 0, failed: 1, skipped: 0, note: `exit ${code}` };
-}
-
-/** `ok | 3 passed (4 steps) | 0 failed | 1 ignored (22ms)` → test-level counts (describe blocks included). */
-function denoSummary(output: string): (Counts & { steps?: { passed: number; failed: number } }) | null {
-  const lines = stripAnsi(output).split("\n").filter((l) => /^(ok|FAILED) \| \d+ passed/.test(l.trim()));
-  const line = lines.at(-1);
-  if (!line) return null;
-  const passed = /(\d+) passed(?: \((\d+) steps?\))?/.exec(line);
-  const failed = /(\d+) failed(?: \((\d+) steps?\))?/.exec(line);
-  const ignored = /(\d+) ignored/.exec(line);
-  return {
-    passed: Number(passed?.[1] ?? 0),
-    failed: Number(failed?.[1] ?? 0),
-    skipped: Number(ignored?.[1] ?? 0),
-    steps: { passed: Number(passed?.[2] ?? 0), failed: Number(failed?.[2] ?? 0) },
-  };
-}
-
-const unescapeXml = (s: string) =>
-  s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, "&");
-
-/** Leaf test cases from Deno's JUnit report: a case is a leaf unless another case is named `it > ...`. */
-function denoJunit(path: string): Counts | null {
-  if (!existsSync(path)) return null;
-  const xml = readFileSync(path, "utf8");
-  const cases: { name: string; failed: boolean; skipped: boolean }[] = [];
-  const re = /<testcase\s+name="([^"]*)"[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g;
-  for (let m; (m = re.exec(xml));) {
-    const body = m[3] ?? "";
-    cases.push({ name: unescapeXml(m[1]), failed: /<(failure|error)\b/.test(body), skipped: /<skipped\b/.test(body) });
-  }
-  if (cases.length === 0) return null;
-  const names = cases.map((c) => c.name);
-  const counts: Counts = { passed: 0, failed: 0, skipped: 0 };
-  for (const c of cases) {
-    const isParent = names.some((n) => n.startsWith(`${c.name} > `));
-    // A parent counts only when it failed on its own (a hook threw) with no failing child.
-    if (isParent) {
-      if (c.failed && !cases.some((d) => d.failed && d.name.startsWith(`${c.name} > `))) counts.failed++;
-      continue;
-    }
-    if (c.skipped) counts.skipped++;
-    else if (c.failed) counts.failed++;
-    else counts.passed++;
-  }
-  return counts;
-}
-
-/** ` 4 pass` / ` 1 skip` / ` 0 fail` / `Ran 5 tests across 1 file.` */
-function bunSummary(output: string): Counts | null {
-  const text = stripAnsi(output);
-  const pass = [...text.matchAll(/^\s*(\d+) pass$/gm)].at(-1);
-  const fail = [...text.matchAll(/^\s*(\d+) fail$/gm)].at(-1);
-  const skip = [...text.matchAll(/^\s*(\d+) skip$/gm)].at(-1);
-  if (!pass && !fail) return null;
-  return { passed: Number(pass?.[1] ?? 0), failed: Number(fail?.[1] ?? 0), skipped: Number(skip?.[1] ?? 0) };
-}
-
-/** Applies the rules every runner shares: no summary, no tests, or a silent non-zero exit are failures. */
-function settle(counts: Counts | null, code: number | null, runner: string): Counts {
-  if (!counts) return { passed: 0, failed: 1, skipped: 0, note: `no ${runner} summary found (exit ${code})` };
-  if (counts.passed + counts.failed === 0) return { ...counts, failed: 1, note: "ran no test" };
-  if (code !== 0 && counts.failed === 0) return { ...counts, failed: 1, note: `exit ${code} with no failed test` };
-  return counts;
 }
 
 const junitDir = mkdtempSync(join(tmpdir(), "ferry-run-all-"));
@@ -136,7 +74,7 @@ const stages: Stage[] = [
     cmd: [bin("deno"), "test", "-A", `--junit-path=${denoJunitPath}`, "tests/"],
     env: { FERRY_CMD: undefined },
     count: (out, code) => {
-      const fromJunit = denoJunit(denoJunitPath);
+      const fromJunit = existsSync(denoJunitPath) ? denoJunit(readFileSync(denoJunitPath, "utf8")) : null;
       const summary = denoSummary(out);
       // If the run died before writing the report, fall back to the summary's test counts.
       return settle(fromJunit ?? summary, code, "deno test");
@@ -171,7 +109,8 @@ function run(stage: Stage): Promise<{ output: string; code: number | null; ms: n
   }
   return new Promise((resolve) => {
     const [cmd, ...args] = stage.cmd;
-    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    current = child;
     let output = "";
     const partial = { stdout: "", stderr: "" };
     const emit = (which: "stdout" | "stderr", chunk: Buffer | string) => {
@@ -184,9 +123,9 @@ function run(stage: Stage): Promise<{ output: string; code: number | null; ms: n
     child.stdout!.on("data", (c) => emit("stdout", c));
     child.stderr!.on("data", (c) => emit("stderr", c));
     const timer = setTimeout(() => {
-      process.stdout.write(`${prefix}timed out after ${STAGE_TIMEOUT_MS / 1000} s, killing PID ${child.pid}\n`);
+      process.stdout.write(`${prefix}timed out after ${STAGE_TIMEOUT_MS / 1000} s, killing process group ${child.pid}\n`);
       try {
-        process.kill(child.pid!, "SIGKILL");
+        process.kill(-child.pid!, "SIGKILL");
       } catch { /* gone */ }
     }, STAGE_TIMEOUT_MS);
     child.on("error", (e) => {
@@ -195,6 +134,7 @@ function run(stage: Stage): Promise<{ output: string; code: number | null; ms: n
     });
     child.on("close", (code) => {
       clearTimeout(timer);
+      current = null;
       for (const which of ["stdout", "stderr"] as const) {
         if (partial[which]) process.stdout.write(prefix + stripAnsi(partial[which]) + "\n");
       }

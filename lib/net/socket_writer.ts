@@ -10,10 +10,21 @@ import type { Conn } from "../runtime/mod.ts";
 
 class WriteLock {
   #tail: Promise<void> = Promise.resolve();
+  #pending = 0;
+
+  /** True while an earlier write has not finished. */
+  get busy(): boolean {
+    return this.#pending > 0;
+  }
 
   run<T>(fn: () => Promise<T>): Promise<T> {
+    this.#pending++;
     const result = this.#tail.then(fn);
-    this.#tail = result.then(() => {}, () => {});
+    this.#tail = result.then(() => {
+      this.#pending--;
+    }, () => {
+      this.#pending--;
+    });
     return result;
   }
 }
@@ -35,8 +46,23 @@ async function writeLoop(conn: Conn, p: Uint8Array): Promise<void> {
   }
 }
 
+const DONE = Promise.resolve();
+
 /** Writes every byte of `p`, after every earlier `writeAll` on `conn` has finished. */
 export function writeAll(conn: Conn, p: Uint8Array): Promise<void> {
-  if (p.length === 0) return Promise.resolve();
-  return lockOf(conn).run(() => writeLoop(conn, p));
+  if (p.length === 0) return DONE;
+  const lock = lockOf(conn);
+  // Fast path: nothing queued and the kernel takes it all right now, so no promise chain is
+  // needed (most small responses). Anything left goes through the ordered, awaited loop.
+  if (!lock.busy && conn.tryWrite) {
+    let n: number;
+    try {
+      n = conn.tryWrite(p);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (n === p.length) return DONE;
+    if (n > 0) p = p.subarray(n);
+  }
+  return lock.run(() => writeLoop(conn, p));
 }

@@ -95,6 +95,13 @@ class BunConn implements Conn {
     }
   }
 
+  tryWrite(p: Uint8Array): number {
+    if (this.#closed) throw this.#error ?? new ConnError("closed");
+    const n = this.#s.write(p);
+    if (n < 0) throw this.#error ?? new ConnError("closed");
+    return n;
+  }
+
   async write(p: Uint8Array): Promise<number> {
     for (;;) {
       if (this.#closed) throw this.#error ?? new ConnError("closed");
@@ -112,12 +119,14 @@ class BunConn implements Conn {
 
   close(): void {
     if (this.#closed) return;
-    const orderly = this.#eof && this.#queue.length === 0 && !this.#error;
+    // The same as close(2), which is what the Deno adapter does: orderly (the bytes already
+    // written are still delivered, then FIN) unless input is left unread, then a reset. Resetting
+    // always would drop a response the peer has not read yet (a 408, the end of a slow
+    // download), and only on Bun.
+    const orderly = this.#queue.length === 0 && !this.#error;
     this.#closed = true;
     this.#eof = true;
     try {
-      // `terminate()` resets (RST) so a peer never mistakes an abort for a complete message;
-      // `end()` is the orderly close once the peer has finished too.
       if (orderly) this.#s.end();
       else this.#s.terminate();
     } catch { /* already gone */ }

@@ -22,6 +22,12 @@ export interface Conn {
   read(): Promise<Uint8Array | null>;
   /** Writes a prefix of `p` and resolves with its length, which may be short (see writeAll). */
   write(p: Uint8Array): Promise<number>;
+  /**
+   * Optional: writes what the kernel accepts right now, synchronously, and returns that count
+   * (0 when its buffer is full); throws `ConnError` when closed. Lets `writeAll` skip the promise
+   * machinery when a write completes at once. Only adapters with a synchronous write have it.
+   */
+  tryWrite?(p: Uint8Array): number;
   /** Sends FIN: the peer reads EOF but may still reply (half-close). */
   closeWrite(): Promise<void>;
   /** Closes both directions now. Idempotent; never throws. */

@@ -26,6 +26,7 @@ class ResumedConn implements Conn {
   constructor(conn: Conn, first: Promise<ReadResult>) {
     this.#conn = conn;
     this.#first = first;
+    if (conn.tryWrite) this.tryWrite = (p) => conn.tryWrite!(p);
   }
   get localAddr(): Addr {
     return this.#conn.localAddr;
@@ -44,6 +45,7 @@ class ResumedConn implements Conn {
   write(p: Uint8Array): Promise<number> {
     return this.#conn.write(p);
   }
+  tryWrite?: (p: Uint8Array) => number;
   closeWrite(): Promise<void> {
     return this.#conn.closeWrite();
   }

@@ -114,6 +114,8 @@ export interface Ferry {
    * Resolves with how ferry exited (the first signal's outcome, not the SIGKILL's).
    */
   stop(signal?: "SIGTERM" | "SIGINT"): Promise<{ code: number | null; signal: string | null; killed: boolean }>;
+  /** Sends `signal` by PID and returns at once (for tests of what ferry does while stopping). */
+  signal(signal: "SIGTERM" | "SIGINT" | "SIGHUP"): void;
   /** All captured output, for assertion messages. */
   output(): string;
   /** Where the config file was written (undefined in args mode). */
@@ -127,6 +129,16 @@ export interface StartOptions {
   env?: Record<string, string>;
   timeoutMs?: number;
 }
+
+/** ferries still running, killed (by PID) if the test process exits without stopping them. */
+const live = new Set<number>();
+process.on("exit", () => {
+  for (const pid of live) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch { /* gone */ }
+  }
+});
 
 const LISTENING_RE = /^ferry: listener "([^"]*)" \((\w+)\) listening on (\S+):(\d+)$/;
 
@@ -176,6 +188,7 @@ export async function startFerry(config: string | { args: string[] }, opts: Star
     env: { ...spawnEnv(), ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  if (child.pid) live.add(child.pid);
   const out = new LineCollector();
   const err = new LineCollector();
   child.stdout!.on("data", (c: Buffer) => out.push(c));
@@ -191,6 +204,7 @@ export async function startFerry(config: string | { args: string[] }, opts: Star
       done = true;
       out.finish();
       err.finish();
+      if (child.pid) live.delete(child.pid);
       exitInfo = info;
       cleanup();
       resolveExit(info);
@@ -281,6 +295,12 @@ export async function startFerry(config: string | { args: string[] }, opts: Star
     waitForLine,
     exited,
     stop,
+    signal: (sig) => {
+      if (exitInfo) return;
+      try {
+        process.kill(child.pid!, sig);
+      } catch { /* already gone */ }
+    },
     output,
     configPath,
   };

@@ -6,9 +6,9 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type HttpBackend, namedBackend } from "../_helpers/backends.ts";
+import { type HttpBackend, httpBackend, namedBackend } from "../_helpers/backends.ts";
 import { ferryLabel, REPO_ROOT, runFerry, startFerry, writeTempFile } from "../_helpers/ferry.ts";
-import { header, request } from "../_helpers/raw_http.ts";
+import { connectRaw, header, request } from "../_helpers/raw_http.ts";
 
 const VERSION = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")).version as string;
 
@@ -175,6 +175,45 @@ describe(`CLI (${ferryLabel()})`, () => {
   });
 
   describe("signals", () => {
+    it("SIGTERM lets a request in flight finish, then exits 0", { timeout: 20_000 }, async () => {
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      const slow = await httpBackend(async (req) => {
+        await released;
+        return { status: 200, body: `finished ${req.target}` };
+      });
+      const ferry = await startFerry(`
+listeners:
+  - name: web
+    listen: "127.0.0.1:0"
+    backend: slow
+backends:
+  slow:
+    servers: [ "${slow.address}" ]
+`);
+      const c = await connectRaw(ferry.ports.web);
+      try {
+        await c.send("GET /in-flight HTTP/1.1\r\nHost: a\r\n\r\n");
+        await slow.waitForRequests(1);
+        const errLines = ferry.stderr.length;
+        ferry.signal("SIGTERM");
+        // ferry says it is stopping; only then does the backend answer.
+        await ferry.waitForLine(/SIGTERM/, { stream: "stderr", from: errLines });
+        release();
+        const res = await c.response();
+        assert.equal(res.status, 200);
+        assert.equal(res.body.toString(), "finished /in-flight");
+        const exit = await ferry.stop();
+        assert.equal(exit.killed, false, ferry.output());
+        assert.equal(exit.code, 0, ferry.output());
+      } finally {
+        release();
+        c.close();
+        await ferry.stop();
+        await slow.close();
+      }
+    });
+
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
       it(`${signal} stops ferry gracefully with exit code 0`, { timeout: 20_000 }, async () => {
         const ferry = await startFerry(`

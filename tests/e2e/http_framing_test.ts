@@ -7,7 +7,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { type BaseBackend, echoBackend, type HttpBackend, httpBackend, rawBackend } from "../_helpers/backends.ts";
+import { createHash } from "node:crypto";
+import { type BaseBackend, echoBackend, type HttpBackend, httpBackend, rawBackend, SeededBytes } from "../_helpers/backends.ts";
 import { type Ferry, ferryLabel, startFerry } from "../_helpers/ferry.ts";
 import { connectRaw, header, request, serializeResponse } from "../_helpers/raw_http.ts";
 
@@ -32,6 +33,9 @@ describe(`HTTP framing (${ferryLabel()})`, () => {
       if (path === "/304") return { raw: 'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n\r\n' };
       if (path === "/close-delimited") {
         return { raw: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nthe body ends when the connection does", close: true };
+      }
+      if (path === "/hash") {
+        return { status: 200, body: `${req.body.length} ${createHash("sha256").update(req.body).digest("hex")}` };
       }
       // A late first answer would expose a proxy that answers pipelined requests out of order.
       if (req.target.includes("delay")) await new Promise((r) => setTimeout(r, 150));
@@ -106,6 +110,33 @@ backends:
       // Nothing may follow the four responses (a HEAD body would show up here).
       c.end();
       assert.equal((await c.readToEnd()).length, 0);
+    } finally {
+      c.close();
+    }
+  });
+
+  it("forwards an 8 MiB request body intact", { timeout: 30_000 }, async () => {
+    const body = new SeededBytes(11).next(8 * 1024 * 1024);
+    const c = await connectRaw(port);
+    try {
+      await c.send(`POST /hash HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\n\r\n`);
+      await c.send(body);
+      const res = await c.response("POST");
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), `${body.length} ${createHash("sha256").update(body).digest("hex")}`);
+    } finally {
+      c.close();
+    }
+  });
+
+  it("closes the connection after answering a request with Connection: close", { timeout: 20_000 }, async () => {
+    const c = await connectRaw(port);
+    try {
+      await c.send("GET /bye HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+      const res = await c.response();
+      assert.equal(res.body.toString(), "GET /bye\n");
+      assert.match(header(res.headers, "connection") ?? "", /close/i);
+      assert.equal((await c.readToEnd()).length, 0, "ferry kept the connection open");
     } finally {
       c.close();
     }

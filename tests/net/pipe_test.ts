@@ -5,8 +5,11 @@ import { ConnError } from "../../lib/runtime/mod.ts";
 import { FakeConn } from "../_helpers/fake_conn.ts";
 import { settlesWithin, text } from "../_helpers/loopback.ts";
 
+/** A hung test fails instead of blocking the run (Bun has a 5 s default; Deno none). */
+const T = { timeout: 15_000 };
+
 describe("pipe()", () => {
-  it("pipe() copies every chunk in order through short writes, then half-closes dst", async () => {
+  it("pipe() copies every chunk in order through short writes, then half-closes dst", T, async () => {
     const src = new FakeConn().push("hello ", "wide ", "world").pushEof();
     const dst = new FakeConn({ maxWrite: (call) => (call % 3) + 1 });
     assert.equal(await pipe(src, dst), 16);
@@ -17,7 +20,7 @@ describe("pipe()", () => {
     assert.equal(src.closed, false);
   });
 
-  it("pipe() writes the read-ahead head first and reports every chunk to onData", async () => {
+  it("pipe() writes the read-ahead head first and reports every chunk to onData", T, async () => {
     const src = new FakeConn().push("body").pushEof();
     const dst = new FakeConn();
     const seen: number[] = [];
@@ -26,7 +29,7 @@ describe("pipe()", () => {
     assert.deepEqual(seen, [5, 4]);
   });
 
-  it("pipe() reads the next chunk only after the previous one was written (back-pressure)", async () => {
+  it("pipe() reads the next chunk only after the previous one was written (back-pressure)", T, async () => {
     const src = new FakeConn().push("one", "two").pushEof();
     const dst = new FakeConn();
     dst.hold();
@@ -38,7 +41,7 @@ describe("pipe()", () => {
     assert.equal(dst.writtenText(), "onetwo");
   });
 
-  it("pipe() rejects when the destination fails, without half-closing it", async () => {
+  it("pipe() rejects when the destination fails, without half-closing it", T, async () => {
     const src = new FakeConn().push("x", "y").pushEof();
     const dst = new FakeConn();
     dst.writeError = new ConnError("connection reset");
@@ -46,7 +49,7 @@ describe("pipe()", () => {
     assert.equal(dst.writeClosed, false);
   });
 
-  it("pipe() rejects when the source is reset", async () => {
+  it("pipe() rejects when the source is reset", T, async () => {
     const src = new FakeConn().push("x").pushError(new ConnError("connection reset"));
     const dst = new FakeConn();
     await assert.rejects(pipe(src, dst), /connection reset/);
@@ -56,7 +59,7 @@ describe("pipe()", () => {
 });
 
 describe("tunnel()", () => {
-  it("tunnel() copies both ways and closes both once both sides finished", async () => {
+  it("tunnel() copies both ways and closes both once both sides finished", T, async () => {
     const a = new FakeConn().push("request").pushEof();
     const b = new FakeConn().push("response!").pushEof();
     const r = await tunnel(a, b);
@@ -66,7 +69,7 @@ describe("tunnel()", () => {
     assert.ok(a.closed && b.closed);
   });
 
-  it("tunnel() keeps the other direction open after one side's EOF (half-close)", async () => {
+  it("tunnel() keeps the other direction open after one side's EOF (half-close)", T, async () => {
     const a = new FakeConn().push("bye").pushEof();
     const b = new FakeConn();
     const done = tunnel(a, b);
@@ -79,7 +82,7 @@ describe("tunnel()", () => {
     assert.equal(r.error, undefined);
   });
 
-  it("tunnel() closes both sides when one fails and reports the error", async () => {
+  it("tunnel() closes both sides when one fails and reports the error", T, async () => {
     const reset = new ConnError("connection reset");
     const a = new FakeConn().push("abc").pushError(reset);
     const b = new FakeConn(); // never sends: its pending read must be released by the close
@@ -89,7 +92,7 @@ describe("tunnel()", () => {
     assert.ok(a.closed && b.closed);
   });
 
-  it("tunnel() closes both sides when a write fails", async () => {
+  it("tunnel() closes both sides when a write fails", T, async () => {
     const a = new FakeConn().push("data");
     const b = new FakeConn();
     b.writeError = new ConnError("connection reset");
@@ -98,7 +101,7 @@ describe("tunnel()", () => {
     assert.ok(a.closed && b.closed);
   });
 
-  it("tunnel() sends each side's read-ahead head first", async () => {
+  it("tunnel() sends each side's read-ahead head first", T, async () => {
     const a = new FakeConn().push("A").pushEof();
     const b = new FakeConn().push("B").pushEof();
     const r = await tunnel(a, b, { aHead: text("a-head:"), bHead: text("b-head:") });

@@ -3,6 +3,9 @@ import assert from "node:assert/strict";
 import { BufReader, type HeadResult } from "../../lib/net/reader.ts";
 import { FakeConn } from "../_helpers/fake_conn.ts";
 
+/** A hung test fails instead of blocking the run (Bun has a 5 s default; Deno none). */
+const T = { timeout: 15_000 };
+
 const dec = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
 
 /** A reader over a conn that delivers `chunks` then EOF. */
@@ -32,7 +35,7 @@ async function rest(r: BufReader): Promise<string> {
 const HEAD = "GET /a HTTP/1.1\r\nHost: example.com\r\nX-Long: 0123456789\r\n\r\n";
 
 describe("BufReader.readHead()", () => {
-  it("returns the head whole and leaves the following bytes, at every split point", async () => {
+  it("returns the head whole and leaves the following bytes, at every split point", T, async () => {
     const input = HEAD + "body bytes";
     for (const parts of splits(input)) {
       const r = readerOf(...parts);
@@ -41,13 +44,13 @@ describe("BufReader.readHead()", () => {
     }
   });
 
-  it("keeps the head intact when the connection reuses its read buffer", async () => {
+  it("keeps the head intact when the connection reuses its read buffer", T, async () => {
     // The second chunk lands where the first one was: the leftover must be copied before reading.
     const r = readerOf("GET / HTTP/1.1\r\nHo", "st: x\r\n\r\n");
     assert.equal(headText(await r.readHead(1024, 4096)), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   });
 
-  it("reads pipelined heads one at a time", async () => {
+  it("reads pipelined heads one at a time", T, async () => {
     for (const parts of splits(HEAD + HEAD + "tail")) {
       const r = readerOf(...parts);
       assert.equal(headText(await r.readHead(1024, 4096)), HEAD);
@@ -56,7 +59,7 @@ describe("BufReader.readHead()", () => {
     }
   });
 
-  it("skips leading empty lines (RFC 9112 §2.2), at every split point", async () => {
+  it("skips leading empty lines (RFC 9112 §2.2), at every split point", T, async () => {
     for (const parts of splits("\r\n\r\n" + HEAD)) {
       const r = readerOf(...parts);
       assert.equal(headText(await r.readHead(1024, 4096)), HEAD);
@@ -64,7 +67,7 @@ describe("BufReader.readHead()", () => {
     }
   });
 
-  it("returns the head as a copy that survives later reads", async () => {
+  it("returns the head as a copy that survives later reads", T, async () => {
     const r = readerOf(HEAD, "x".repeat(100), "y".repeat(100));
     const res = await r.readHead(1024, 4096);
     assert.ok(res.ok);
@@ -72,7 +75,7 @@ describe("BufReader.readHead()", () => {
     assert.equal(dec(res.head), HEAD);
   });
 
-  it("reports eof when the peer closes before any byte (or only empty lines)", async () => {
+  it("reports eof when the peer closes before any byte (or only empty lines)", T, async () => {
     for (const chunks of [[], ["\r\n"], ["\r\n", "\r\n"]]) {
       const r = readerOf(...chunks);
       assert.deepEqual(await r.readHead(1024, 4096), { ok: false, reason: "eof" });
@@ -80,7 +83,7 @@ describe("BufReader.readHead()", () => {
     }
   });
 
-  it("reports truncated with the partial head when EOF cuts a head short", async () => {
+  it("reports truncated with the partial head when EOF cuts a head short", T, async () => {
     const partial = "GET / HTTP/1.1\r\nHost: a\r\n";
     for (const parts of splits(partial)) {
       const res = await readerOf(...parts).readHead(1024, 4096);
@@ -89,7 +92,7 @@ describe("BufReader.readHead()", () => {
     }
   });
 
-  it("line_too_long: a first line over maxLine is rejected at every split point", async () => {
+  it("line_too_long: a first line over maxLine is rejected at every split point", T, async () => {
     const line = "GET /" + "a".repeat(20) + " HTTP/1.1"; // 34 bytes
     for (const parts of splits(line + "\r\nHost: a\r\n\r\n")) {
       assert.deepEqual(await readerOf(...parts).readHead(33, 4096), { ok: false, reason: "line_too_long" });
@@ -98,7 +101,7 @@ describe("BufReader.readHead()", () => {
     assert.deepEqual(await readerOf("x".repeat(100)).readHead(33, 4096), { ok: false, reason: "line_too_long" });
   });
 
-  it("line_too_long: a first line of exactly maxLine bytes (CRLF not counted) is accepted", async () => {
+  it("line_too_long: a first line of exactly maxLine bytes (CRLF not counted) is accepted", T, async () => {
     const line = "GET /" + "a".repeat(20) + " HTTP/1.1";
     for (const parts of splits(line + "\r\nHost: a\r\n\r\n")) {
       const res = await readerOf(...parts).readHead(line.length, 4096);
@@ -106,7 +109,7 @@ describe("BufReader.readHead()", () => {
     }
   });
 
-  it("head_too_long: a head over maxHead is rejected at every split point, one of maxHead is accepted", async () => {
+  it("head_too_long: a head over maxHead is rejected at every split point, one of maxHead is accepted", T, async () => {
     for (const parts of splits(HEAD + "body")) {
       assert.deepEqual(await readerOf(...parts).readHead(1024, HEAD.length - 1), {
         ok: false,
@@ -119,14 +122,14 @@ describe("BufReader.readHead()", () => {
     assert.deepEqual(await new BufReader(endless).readHead(1024, 256), { ok: false, reason: "head_too_long" });
   });
 
-  it("needs a full CRLF CRLF: a lone LF LF does not end the head", async () => {
+  it("needs a full CRLF CRLF: a lone LF LF does not end the head", T, async () => {
     const res = await readerOf("GET / HTTP/1.1\n\n").readHead(1024, 4096);
     assert.equal(res.ok ? "head" : res.reason, "truncated");
   });
 });
 
 describe("BufReader.read() / take() / peek()", () => {
-  it("read() returns buffered bytes first, then chunks, then null", async () => {
+  it("read() returns buffered bytes first, then chunks, then null", T, async () => {
     const r = readerOf("HEAD\r\n\r\nab", "cd");
     assert.ok((await r.readHead(100, 100)).ok);
     assert.equal(r.buffered, 2);
@@ -138,7 +141,7 @@ describe("BufReader.read() / take() / peek()", () => {
     assert.equal(r.eof, true);
   });
 
-  it("fill() appends to what is buffered", async () => {
+  it("fill() appends to what is buffered", T, async () => {
     const r = readerOf("ab", "cd");
     assert.equal(await r.fill(), true);
     assert.equal(await r.fill(), true);
@@ -150,7 +153,7 @@ describe("BufReader.read() / take() / peek()", () => {
     assert.equal(r.eof, true);
   });
 
-  it("read() passes a reset on", async () => {
+  it("read() passes a reset on", T, async () => {
     const r = new BufReader(new FakeConn().push("x").pushError(new Error("reset")));
     assert.equal(dec(await r.read()), "x");
     await assert.rejects(r.read(), /reset/);

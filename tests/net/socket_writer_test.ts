@@ -4,12 +4,15 @@ import { writeAll } from "../../lib/net/socket_writer.ts";
 import { FakeConn } from "../_helpers/fake_conn.ts";
 import { settlesWithin } from "../_helpers/loopback.ts";
 
+/** A hung test fails instead of blocking the run (Bun has a 5 s default; Deno none). */
+const T = { timeout: 15_000 };
+
 const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
 /** Accepts 1, 2, 3, 1, 2, 3, … bytes per write() call. */
 const oneToThree = (call: number) => (call % 3) + 1;
 
 describe("writeAll()", () => {
-  it("writeAll() retries short writes", async () => {
+  it("writeAll() retries short writes", T, async () => {
     const conn = new FakeConn({ maxWrite: oneToThree });
     const data = new Uint8Array(1000).map((_, i) => i & 0xff);
     await writeAll(conn, data);
@@ -19,7 +22,7 @@ describe("writeAll()", () => {
     assert.ok(conn.accepted.every((c) => c.length >= 1 && c.length <= 3));
   });
 
-  it("writeAll() does not interleave concurrent writers and keeps their order", async () => {
+  it("writeAll() does not interleave concurrent writers and keeps their order", T, async () => {
     const conn = new FakeConn({ maxWrite: oneToThree });
     await Promise.all([
       writeAll(conn, bytes(50, 0x61)),
@@ -29,13 +32,13 @@ describe("writeAll()", () => {
     assert.equal(conn.writtenText(), "a".repeat(50) + "b".repeat(50) + "c".repeat(50));
   });
 
-  it("writeAll() of nothing resolves without calling write()", async () => {
+  it("writeAll() of nothing resolves without calling write()", T, async () => {
     const conn = new FakeConn();
     await writeAll(conn, new Uint8Array(0));
     assert.equal(conn.writeCalls, 0);
   });
 
-  it("writeAll() rejects on a write error, and a later writeAll still runs", async () => {
+  it("writeAll() rejects on a write error, and a later writeAll still runs", T, async () => {
     const conn = new FakeConn({ maxWrite: oneToThree });
     conn.writeError = new Error("boom");
     const first = writeAll(conn, bytes(10, 0x61));
@@ -45,13 +48,13 @@ describe("writeAll()", () => {
     assert.equal(conn.writtenText(), "bbbb");
   });
 
-  it("writeAll() rejects instead of spinning when write() accepts 0 bytes", async () => {
+  it("writeAll() rejects instead of spinning when write() accepts 0 bytes", T, async () => {
     const conn = new FakeConn({ maxWrite: () => 0 });
     await assert.rejects(writeAll(conn, bytes(3, 0x61)), /accepted 0 bytes/);
     assert.equal(conn.writeCalls, 1);
   });
 
-  it("writeAll() waits while the connection does not accept; other connections are not held up", async () => {
+  it("writeAll() waits while the connection does not accept; other connections are not held up", T, async () => {
     const slow = new FakeConn();
     const fast = new FakeConn();
     slow.hold();

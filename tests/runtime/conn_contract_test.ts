@@ -23,6 +23,9 @@ import {
   text,
 } from "../_helpers/loopback.ts";
 
+/** A hung test fails instead of blocking the run (Bun has a 5 s default; Deno none). */
+const T = { timeout: 15_000 };
+
 const RUNTIME = (process.versions as Record<string, string | undefined>).bun ? "bun" : "deno";
 
 /** Asserts `e` is a ConnError with one of `codes`. */
@@ -36,7 +39,7 @@ describe(`Conn contract (${RUNTIME})`, () => {
     assert.equal(runtime.name, RUNTIME);
   });
 
-  it("listen() on port 0 binds a real port and reports both ends' addresses", async () => {
+  it("listen() on port 0 binds a real port and reports both ends' addresses", T, async () => {
     const p = await connPair();
     try {
       assert.ok(p.listener.addr.port > 0);
@@ -49,7 +52,7 @@ describe(`Conn contract (${RUNTIME})`, () => {
     }
   });
 
-  it("echoes bytes both ways", async () => {
+  it("echoes bytes both ways", T, async () => {
     const p = await connPair();
     try {
       await writeAll(p.client, text("ping"));
@@ -61,7 +64,7 @@ describe(`Conn contract (${RUNTIME})`, () => {
     }
   });
 
-  it("write() may be partial but the counts add up: 8 MiB arrive intact", async () => {
+  it("write() may be partial but the counts add up: 8 MiB arrive intact", T, async () => {
     const p = await connPair();
     try {
       const data = new Uint8Array(randomBytes(8 * 1024 * 1024));
@@ -87,7 +90,7 @@ describe(`Conn contract (${RUNTIME})`, () => {
     }
   });
 
-  it("closeWrite() by the client: server reads EOF and can still reply", async () => {
+  it("closeWrite() by the client: server reads EOF and can still reply", T, async () => {
     const p = await connPair();
     try {
       await writeAll(p.client, text("request"));
@@ -101,7 +104,7 @@ describe(`Conn contract (${RUNTIME})`, () => {
     }
   });
 
-  it("closeWrite() by the server: client reads EOF and can still send", async () => {
+  it("closeWrite() by the server: client reads EOF and can still send", T, async () => {
     const p = await connPair();
     try {
       await writeAll(p.server, text("banner"));
@@ -115,7 +118,7 @@ describe(`Conn contract (${RUNTIME})`, () => {
     }
   });
 
-  it("read() after the peer's close() returns null or throws ConnError \"connection reset\"", async () => {
+  it("read() after the peer's close() returns null or throws ConnError \"connection reset\"", T, async () => {
     for (const closer of ["server", "client"] as const) {
       const p = await connPair();
       try {
@@ -132,7 +135,7 @@ describe(`Conn contract (${RUNTIME})`, () => {
     }
   });
 
-  it("write() to a peer that closed eventually rejects with a ConnError", async () => {
+  it("write() to a peer that closed eventually rejects with a ConnError", T, async () => {
     const p = await connPair();
     try {
       p.server.close();
@@ -156,7 +159,23 @@ describe(`Conn contract (${RUNTIME})`, () => {
     }
   });
 
-  it("close() settles a pending read() on the same conn", async () => {
+  it("bytes written before close() still reach a peer that reads them later", T, async () => {
+    const p = await connPair();
+    try {
+      // 1 MiB fits in loopback socket buffers (the back-pressure test below shows it), so the
+      // writes complete while the client has not read a byte yet.
+      const data = new Uint8Array(randomBytes(1024 * 1024));
+      await writeAll(p.server, data);
+      p.server.close();
+      const received = await readAll(p.client);
+      assert.equal(received.length, data.length);
+      assert.equal(sha256(received), sha256(data));
+    } finally {
+      p.close();
+    }
+  });
+
+  it("close() settles a pending read() on the same conn", T, async () => {
     const p = await connPair();
     try {
       const pending = p.client.read();
@@ -173,7 +192,7 @@ describe(`Conn contract (${RUNTIME})`, () => {
     }
   });
 
-  it("close() is idempotent and rejects a write() blocked by back-pressure", async () => {
+  it("close() is idempotent and rejects a write() blocked by back-pressure", T, async () => {
     const p = await connPair();
     try {
       const big = new Uint8Array(1024 * 1024);
@@ -192,7 +211,7 @@ describe(`Conn contract (${RUNTIME})`, () => {
     }
   });
 
-  it("write() stays pending while the peer does not read (back-pressure)", async () => {
+  it("write() stays pending while the peer does not read (back-pressure)", T, async () => {
     const p = await connPair();
     try {
       const MiB = 1024 * 1024;
@@ -225,7 +244,7 @@ describe(`Conn contract (${RUNTIME})`, () => {
     }
   });
 
-  it("connect() to a closed port rejects with ConnError \"connection refused\"", async () => {
+  it("connect() to a closed port rejects with ConnError \"connection refused\"", T, async () => {
     const e = await rejection(runtime.connect({ hostname: "127.0.0.1", port: await closedPort(), timeoutMs: 5_000 }));
     assertConnError(e, "connection refused");
     assert.equal((e as Error).message, "connection refused");
@@ -243,7 +262,7 @@ describe(`Conn contract (${RUNTIME})`, () => {
     }
   });
 
-  it("listener.close() stops accepting: no connection is handed over, the port is released", async () => {
+  it("listener.close() stops accepting: no connection is handed over, the port is released", T, async () => {
     let accepted = 0;
     const l = runtime.listen({ hostname: "127.0.0.1", port: 0 }, (c) => {
       accepted++;
@@ -260,7 +279,7 @@ describe(`Conn contract (${RUNTIME})`, () => {
     assert.equal(accepted, 0);
   });
 
-  it("connect() gives up after timeoutMs with ConnError \"timeout\"", async () => {
+  it("connect() gives up after timeoutMs with ConnError \"timeout\"", T, async () => {
     // A listener whose accept queue is full drops SYNs, so a connect hangs like one to a dead
     // host. The listener lives in a child process that blocks its own event loop.
     const script = fileURLToPath(new URL("../_helpers/stalled_listener.ts", import.meta.url));
