@@ -33,7 +33,8 @@ export function removeAll(fields: Fields, names: ReadonlySet<string>): Fields {
 
 /** Replaces every field named `name` with one field. */
 export function set(fields: Fields, name: string, value: string): Fields {
-  const out = removeAll(fields, new Set([name.toLowerCase()]));
+  const lower = name.toLowerCase();
+  const out = fields.filter(([n]) => n.length !== lower.length || n.toLowerCase() !== lower);
   out.push([name, value]);
   return out;
 }

@@ -9,7 +9,7 @@ import { type Fields, tokens } from "./headers.ts";
  * Upgrade; Proxy-Authenticate/Proxy-Authorization are meant for this proxy, not the next hop
  * (RFC 9110 §11.7). Transfer-Encoding is re-added by ferry when it forwards a chunked body.
  */
-const HOP_BY_HOP = [
+const HOP_BY_HOP = new Set([
   "connection",
   "proxy-connection",
   "keep-alive",
@@ -18,15 +18,15 @@ const HOP_BY_HOP = [
   "upgrade",
   "proxy-authenticate",
   "proxy-authorization",
-];
+]);
 
 /**
  * The fields without hop-by-hop ones. `TE: trailers` survives, as in Go's ReverseProxy: it
  * tells the origin the client accepts trailers, which gRPC needs, and ferry passes them on.
  */
 export function stripHopByHop(fields: Fields): Fields {
-  const drop = new Set(HOP_BY_HOP);
-  for (const name of tokens(fields, "connection")) drop.add(name);
+  const listed = tokens(fields, "connection").filter((name) => !HOP_BY_HOP.has(name));
+  const drop = listed.length ? new Set([...HOP_BY_HOP, ...listed]) : HOP_BY_HOP;
   const out: Fields = [];
   let teTrailers = false;
   for (const f of fields) {

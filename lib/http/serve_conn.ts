@@ -6,7 +6,7 @@
  * (RFC 9112 §9.3.2).
  */
 import type { ListenerConfig } from "../config/types.ts";
-import { asProxyError, ProxyError } from "../errors.ts";
+import { asProxyError, ProxyError, statusFor } from "../errors.ts";
 import type { AccessLog } from "../log/access_log.ts";
 import { Deadline } from "../net/deadline.ts";
 import { BufReader } from "../net/reader.ts";
@@ -44,10 +44,19 @@ export async function serveHttpConn(client: Conn, ctx: HttpContext): Promise<voi
   }
 }
 
+/** One request's turn on a connection: what every answering step needs. */
+interface Turn {
+  client: Conn;
+  reader: BufReader;
+  ctx: HttpContext;
+  clientIp: string;
+  /** When the request head was complete (ms), for the access log's duration. */
+  start: number;
+}
+
 /** Handles one request; true when the connection stays open for the next one. */
 async function serveOne(client: Conn, reader: BufReader, ctx: HttpContext, first: boolean): Promise<boolean> {
   const { limits, timeouts } = ctx.listener;
-  const clientIp = client.remoteAddr.hostname;
 
   // 1. Read the head. A new connection gets `header` to send its first request; an idle
   //    keep-alive connection gets `keepalive`. A partial head at the deadline is answered 408.
@@ -62,18 +71,16 @@ async function serveOne(client: Conn, reader: BufReader, ctx: HttpContext, first
   if (idle) ctx.idle?.setIdle(client, false);
   wait.clear();
   if (wait.expired || !got) return false;
-  const start = Date.now();
+  const turn: Turn = { client, reader, ctx, clientIp: client.remoteAddr.hostname, start: Date.now() };
   if (!got.ok) {
     switch (got.reason) {
       case "eof":
       case "truncated":
         return false;
       case "line_too_long":
-        await answerError(client, ctx, null, clientIp, start, new ProxyError("uri_too_long", `request line longer than ${limits.max_request_line} bytes`));
-        return false;
+        return answerError(turn, null, new ProxyError("uri_too_long", `request line longer than ${limits.max_request_line} bytes`));
       case "head_too_long":
-        await answerError(client, ctx, null, clientIp, start, new ProxyError("head_too_large", `request head larger than ${limits.max_head_size} bytes`));
-        return false;
+        return answerError(turn, null, new ProxyError("head_too_large", `request head larger than ${limits.max_head_size} bytes`));
     }
   }
 
@@ -83,50 +90,37 @@ async function serveOne(client: Conn, reader: BufReader, ctx: HttpContext, first
   try {
     req = parseRequestHead(got.head, limits);
   } catch (e) {
-    await answerError(client, ctx, null, clientIp, start, asProxyError(e));
-    return false;
+    return answerError(turn, null, asProxyError(e));
   }
 
   // 3. Route.
   const route = ctx.router.match(req.host, req.path);
-  if (!route) return answerLocal(client, reader, ctx, req, clientIp, start, errorResponse(404));
+  if (!route) return answerLocal(turn, req, errorResponse(404));
   const action = route.action;
-  if (action.type !== "proxy") return answerLocal(client, reader, ctx, req, clientIp, start, actionResponse(action, req));
+  if (action.type !== "proxy") return answerLocal(turn, req, actionResponse(action, req));
 
   // 4. Proxy.
   const backend = ctx.backends.get(action.backend);
   if (!backend) {
-    return answerErrorKeep(client, reader, ctx, req, clientIp, start, new ProxyError("internal", `backend "${action.backend}" is not loaded`));
+    ctx.report(`backend "${action.backend}" is not loaded`);
+    return answerLocal(turn, req, errorResponse(statusFor("internal")));
   }
   const outcome: ProxyOutcome = await proxyRequest({
     client,
     reader,
     req,
     backend,
-    clientIp,
+    clientIp: turn.clientIp,
     proto: ctx.proto,
     report: ctx.report,
   });
-  if (outcome.error) {
-    const page = errorResponse(outcome.error.status);
-    const sent = await send(client, renderResponse(page, req, outcome.keepAlive));
-    log(ctx, clientIp, req, page.status, req.method === "HEAD" ? 0 : page.body.length, outcome.upstream, start);
-    return sent && outcome.keepAlive && !ctx.idle?.draining;
-  }
-  log(ctx, clientIp, req, outcome.status, outcome.bytes, outcome.upstream, start);
+  if (outcome.error) return sendPage(turn, req, errorResponse(outcome.error.status), outcome.keepAlive, outcome.upstream);
+  log(turn, req, outcome.status, outcome.bytes, outcome.upstream);
   return outcome.keepAlive && !ctx.idle?.draining;
 }
 
 /** Answers from ferry itself; the request body, if any, is read and dropped to keep the stream in sync. */
-async function answerLocal(
-  client: Conn,
-  reader: BufReader,
-  ctx: HttpContext,
-  req: RequestHead,
-  clientIp: string,
-  start: number,
-  res: LocalResponse,
-): Promise<boolean> {
+async function answerLocal(turn: Turn, req: RequestHead, res: LocalResponse): Promise<boolean> {
   let keepAlive = req.keepAlive;
   if (req.body.kind !== "none" && req.expectContinue) {
     // RFC 9110 §10.1.1: the client holds its body back until it hears 100 or a final answer.
@@ -134,70 +128,48 @@ async function answerLocal(
     keepAlive = false;
   } else if (req.body.kind !== "none") {
     try {
-      await copyBody(reader, req.body, {
+      await copyBody(turn.reader, req.body, {
         dst: null,
         srcError: (m, cause, malformed) => new ProxyError(malformed ? "bad_request" : "client_closed", `request body from client: ${m}`, { cause }),
         dstError: (m) => new ProxyError("internal", m),
       });
     } catch (e) {
       const err = asProxyError(e);
-      if (err.kind === "bad_request") return answerError(client, ctx, req, clientIp, start, err).then(() => false);
-      return false;
+      return err.kind === "bad_request" ? answerError(turn, req, err) : false;
     }
   }
-  const sent = await send(client, renderResponse(res, req, keepAlive));
-  if (!sent) keepAlive = false;
-  log(ctx, clientIp, req, res.status, req.method === "HEAD" ? 0 : res.body.length, null, start);
-  return keepAlive;
+  return sendPage(turn, req, res, keepAlive, null);
 }
 
-async function answerErrorKeep(
-  client: Conn,
-  reader: BufReader,
-  ctx: HttpContext,
-  req: RequestHead,
-  clientIp: string,
-  start: number,
-  err: ProxyError,
-): Promise<boolean> {
-  ctx.report(err.message);
-  return answerLocal(client, reader, ctx, req, clientIp, start, errorResponse(err.status));
+/** Answers an error and ends the connection; always false (the connection is done). */
+async function answerError(turn: Turn, req: RequestHead | null, err: ProxyError): Promise<boolean> {
+  if (err.side !== "client") turn.ctx.report(err.message);
+  await sendPage(turn, req, errorResponse(err.status), false, null);
+  return false;
 }
 
-/** Answers an error and ends the connection. */
-async function answerError(
-  client: Conn,
-  ctx: HttpContext,
-  req: RequestHead | null,
-  clientIp: string,
-  start: number,
-  err: ProxyError,
-): Promise<void> {
-  if (err.side !== "client") ctx.report(err.message);
-  const page = errorResponse(err.status);
-  await send(client, renderResponse(page, req, false));
-  log(ctx, clientIp, req, page.status, req?.method === "HEAD" ? 0 : page.body.length, null, start);
-}
-
-async function send(client: Conn, bytes: Uint8Array): Promise<boolean> {
+/** Writes a response ferry made itself and logs it; true when the connection stays open. */
+async function sendPage(turn: Turn, req: RequestHead | null, res: LocalResponse, keepAlive: boolean, upstream: string | null): Promise<boolean> {
+  let sent = true;
   try {
-    await writeAll(client, bytes);
-    return true;
+    await writeAll(turn.client, renderResponse(res, req, keepAlive));
   } catch {
-    return false;
+    sent = false;
   }
+  log(turn, req, res.status, req?.method === "HEAD" ? 0 : res.body.length, upstream);
+  return sent && keepAlive && !turn.ctx.idle?.draining;
 }
 
-function log(ctx: HttpContext, clientIp: string, req: RequestHead | null, status: number, bytes: number, upstream: string | null, start: number): void {
-  ctx.accessLog.log({
-    clientIp,
+function log(turn: Turn, req: RequestHead | null, status: number, bytes: number, upstream: string | null): void {
+  turn.ctx.accessLog.log({
+    clientIp: turn.clientIp,
     method: req?.method ?? "-",
     target: req?.target ?? "-",
     version: req?.version ?? "-",
     status,
     bytes,
     upstream,
-    startMs: start,
+    startMs: turn.start,
     endMs: Date.now(),
   });
 }
