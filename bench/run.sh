@@ -2,8 +2,9 @@
 # Side-by-side throughput of ferry against nginx and HAProxy, all in front of the same nginx
 # backend on loopback, plus ferry's peak RSS during a 20 MiB slow-client download.
 #
-#   bash bench/run.sh            # about 90 s
-#   DURATION=10s bash bench/run.sh
+#   bash bench/run.sh            # about 2.5 min (3 rounds of 6 targets × 6 s, then 3 slow downloads)
+#   ROUNDS=5 DURATION=10s bash bench/run.sh
+
 #
 # Needs wrk, nginx, haproxy, curl (installed with apt-get when missing), node (to pick free
 # ports) and the repo's npm install (deno, bun). Every process it starts is killed by PID on
@@ -14,6 +15,7 @@ ROOT=$(pwd)
 
 DURATION=${DURATION:-5s}
 CONNS=${CONNS:-50}
+ROUNDS=${ROUNDS:-3}
 SLOW_RATE=${SLOW_RATE:-4M}          # curl --limit-rate for the slow client (20 MiB → ~5 s)
 DENO=$ROOT/node_modules/.bin/deno
 BUN=$ROOT/node_modules/.bin/bun
@@ -168,14 +170,22 @@ rps() { # $1 = port → requests/sec (after a 1 s warm-up)
 
 echo
 echo "wrk -t1 -c$CONNS -d$DURATION, 12-byte body, loopback, $(nproc) CPUs shared by wrk, proxy and backend"
-printf '%-22s %10s %10s\n' target rps "vs direct"
-DIRECT=$(rps "$BACKEND_PORT")
-printf '%-22s %10s %10s\n' "nginx backend direct" "$DIRECT" "1.00"
-for target in "nginx proxy:$NGINX_PORT" "haproxy:$HAPROXY_PORT" "ferry deno:${FERRY_PORT[deno]}" \
-  "ferry bun:${FERRY_PORT[bun]}" "ferry binary:${FERRY_PORT[binary]}"; do
-  name=${target%:*}; port=${target##*:}
-  r=$(rps "$port")
-  printf '%-22s %10s %10s\n' "$name" "$r" "$(awk -v a="$r" -v b="$DIRECT" 'BEGIN { printf "%.2f", a / b }')"
+echo "median of $ROUNDS interleaved rounds (this VM's neighbours make single runs vary by ±30 %)"
+TARGETS=("direct:$BACKEND_PORT" "nginx proxy:$NGINX_PORT" "haproxy:$HAPROXY_PORT" "ferry deno:${FERRY_PORT[deno]}"
+  "ferry bun:${FERRY_PORT[bun]}" "ferry binary:${FERRY_PORT[binary]}")
+declare -A SAMPLES
+for round in $(seq 1 "$ROUNDS"); do
+  for target in "${TARGETS[@]}"; do
+    SAMPLES[${target%:*}]+="$(rps "${target##*:}") "
+  done
+done
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+DIRECT=$(echo "${SAMPLES[direct]}" | median)
+printf '%-22s %10s %10s   %s\n' target rps "vs direct" "all rounds"
+for target in "${TARGETS[@]}"; do
+  name=${target%:*}
+  r=$(echo "${SAMPLES[$name]}" | median)
+  printf '%-22s %10s %10s   %s\n' "$name" "$r" "$(awk -v a="$r" -v b="$DIRECT" 'BEGIN { printf "%.2f", a / b }')" "${SAMPLES[$name]}"
 done
 
 # ---------------------------------------------------------------- slow client
