@@ -63,6 +63,9 @@ async function run(config: Config): Promise<number> {
   const stopped = new Promise<string>((resolve) => {
     for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => resolve(sig));
   });
+  // nginx and HAProxy reload on SIGHUP; ferry cannot yet, and dying on it (the default) would be
+  // the worst answer to an operator's `systemctl reload`.
+  process.on("SIGHUP", () => errorLog("SIGHUP received: configuration reload is not supported yet; restart ferry to apply a changed config"));
   const sig = await stopped;
   errorLog(`${sig} received, stopping (up to ${STOP_GRACE_MS / 1000}s for requests in flight)`);
   await server.stop(STOP_GRACE_MS);

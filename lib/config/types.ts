@@ -25,7 +25,7 @@ export interface Config {
 }
 
 export interface LogConfig {
-  /** Access log target: `"stdout"` (default), `"off"`, or a file path (appended). */
+  /** Access log target: `"stdout"` (default), `"stderr"`, `"off"`, or a file path (appended; must be writable at start-up). */
   access: string;
 }
 

@@ -53,7 +53,7 @@ function readLog(value: YamlValue | undefined): LogConfig {
   const access = value?.map(LOG_KEYS)?.get("access");
   const target = access?.text();
   if (access !== undefined && target === "") {
-    access.fail(`must be "stdout", "off" or a file path, ${access.got()}`);
+    access.fail(`must be "stdout", "stderr", "off" or a file path, ${access.got()}`);
   }
   return { access: target || DEFAULTS.log.access };
 }

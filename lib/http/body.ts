@@ -38,8 +38,15 @@ export interface CopyOptions {
   prefix?: Uint8Array;
   /** Decode chunked coding instead of forwarding it (for HTTP/1.0 clients). */
   dechunk?: boolean;
-  /** Called after every read from the source (deadline bookkeeping). */
+  /**
+   * Called when the copier starts waiting on the source, and when that wait ends: a read
+   * timeout must only count time spent waiting for the source, never time spent blocked on a
+   * slow destination.
+   */
+  onReadStart?: () => void;
   onRead?: () => void;
+  /** Updated as bytes reach the destination: whether anything (the prefix included) was written, and the body bytes written. */
+  progress?: { written: boolean; bodyBytes: number };
 }
 
 /** Copies one body framed by `framing` from `src`; returns the body bytes (payload) moved. */
@@ -135,6 +142,7 @@ function parseChunkSize(line: Uint8Array, opts: CopyOptions): number {
 
 async function readSrc(src: BufReader, max: number, opts: CopyOptions): Promise<Uint8Array | null> {
   let chunk: Uint8Array | null;
+  if (src.buffered === 0) opts.onReadStart?.();
   try {
     chunk = await src.read(max);
   } catch (e) {
@@ -146,6 +154,7 @@ async function readSrc(src: BufReader, max: number, opts: CopyOptions): Promise<
 
 async function readLineSrc(src: BufReader, max: number, what: string, opts: CopyOptions): Promise<Uint8Array> {
   let line: Uint8Array | "eof" | "too_long";
+  opts.onReadStart?.();
   try {
     line = await src.readLine(max);
   } catch (e) {
@@ -215,6 +224,12 @@ class Output {
       await writeAll(this.#dst!, p);
     } catch (e) {
       throw this.#opts.dstError(`writing body failed: ${(e as Error).message}`, e);
+    }
+    const progress = this.#opts.progress;
+    if (progress) {
+      if (!progress.written) progress.bodyBytes -= this.#opts.prefix?.length ?? 0;
+      progress.written = true;
+      progress.bodyBytes += p.length;
     }
   }
 }

@@ -18,7 +18,8 @@ export interface LocalResponse {
 
 /** The bytes of a complete response; `keepAlive` decides the Connection field. */
 export function renderResponse(res: LocalResponse, req: { method: string; version: string } | null, keepAlive: boolean): Uint8Array {
-  const fields: Fields = [...res.fields];
+  // RFC 9110 §6.6.1: an origin server with a clock MUST send Date; for these answers ferry is it.
+  const fields: Fields = [["Date", httpDate()], ...res.fields];
   // RFC 9110 §6.4.1: 1xx, 204 and 304 responses have no body and (for 204) no Content-Length.
   const bodyless = res.status === 204 || res.status === 304 || res.status < 200;
   if (!bodyless) fields.push(["Content-Length", String(res.body.length)]);
@@ -30,6 +31,19 @@ export function renderResponse(res: LocalResponse, req: { method: string; versio
   out.set(head);
   out.set(res.body, head.length);
   return out;
+}
+
+let dateSecond = 0;
+let dateText = "";
+
+/** The current time as an IMF-fixdate (RFC 9110 §5.6.7), formatted at most once a second. */
+export function httpDate(now = Date.now()): string {
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(second * 1000).toUTCString();
+  }
+  return dateText;
 }
 
 /** A short plain-text error page: `502 Bad Gateway`. */

@@ -52,7 +52,9 @@ export function parseRequestHead(head: Uint8Array, limits: RequestLimits): Reque
   if (parts.length !== 3) throw bad(`malformed request line ${quote(requestLine)}`);
   const [method, target, versionText] = parts;
   if (!isToken(method)) throw bad(`invalid method ${quote(method)}`);
-  if (!isVisibleAscii(target)) throw bad(`invalid request target ${quote(target)}`);
+  // RFC 9112 §3.2: the request-target has no fragment; a "#" here is a broken client or an
+  // attempt to make ferry and the backend disagree on the path.
+  if (!isVisibleAscii(target) || target.includes("#")) throw bad(`invalid request target ${quote(target)}`);
   const version = parseVersion(versionText);
 
   const parsed = parseFields(lines.slice(1), limits.max_headers);

@@ -61,34 +61,37 @@ export async function proxyRequest(ctx: ProxyContext): Promise<ProxyOutcome> {
   if ("failures" in picked) return connectFailure(ctx, picked.failures);
 
   const server = picked.server;
-  server.inflight++;
-  try {
+  return await withInflight(server, async () => {
     const head = prepareRequestHead(req, { clientIp: ctx.clientIp, proto: ctx.proto, fallbackHost: server.address });
     let exchange = await exchangeOnce(ctx, server, picked.conn, head);
     // A pooled connection the backend closed just before we used it fails before any response
     // byte. Retrying once on a fresh connection is safe when the request was idempotent and had
     // no body that could have been consumed (RFC 9112 §9.3.1, as Go's transport does).
     if (exchange.kind === "stale" && picked.reused && IDEMPOTENT.has(req.method) && req.body.kind === "none") {
-      let fresh: Conn;
-      try {
-        fresh = await backend.dial(server);
-      } catch (e) {
-        return connectFailure(ctx, [{ server, error: e as never }]);
-      }
-      exchange = await exchangeOnce(ctx, server, fresh, head);
+      // A fresh connection, through the policy again: if the server itself is gone (restarted,
+      // dead), the retry moves on to another server instead of failing on the same one.
+      const again = await connectAny(backend, { clientAddr: ctx.clientIp }, { usePool: false });
+      if ("failures" in again) return connectFailure(ctx, again.failures);
+      return await withInflight(again.server, async () => {
+        const retried = await exchangeOnce(ctx, again.server, again.conn, head);
+        return retried.kind === "done" ? retried.outcome : staleFailure(ctx, again.server, retried.bodyDone);
+      });
     }
-    if (exchange.kind === "stale") {
-      return fail(
-        ctx,
-        server,
-        new ProxyError("upstream_closed", `upstream "${server.address}" closed the connection before responding`),
-        exchange.bodyDone,
-      );
-    }
-    return exchange.outcome;
+    return exchange.kind === "done" ? exchange.outcome : staleFailure(ctx, server, exchange.bodyDone);
+  });
+}
+
+async function withInflight<T>(server: UpstreamServer, fn: () => Promise<T>): Promise<T> {
+  server.inflight++;
+  try {
+    return await fn();
   } finally {
     server.inflight--;
   }
+}
+
+function staleFailure(ctx: ProxyContext, server: UpstreamServer, bodyDone: boolean): ProxyOutcome {
+  return fail(ctx, server, new ProxyError("upstream_closed", `upstream "${server.address}" closed the connection before responding`), bodyDone);
 }
 
 type Exchange =
@@ -114,7 +117,7 @@ async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn,
 
   // The request body streams while the response is awaited: a server may answer early
   // (413, 417, a redirect) without reading it all, and Expect: 100-continue needs both at once.
-  const body = startRequestBody(ctx, up);
+  const body = startRequestBody(ctx, up, () => responseDeadline.arm(timeouts.response));
 
   let res: ResponseHead;
   for (;;) {
@@ -131,6 +134,9 @@ async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn,
       up.close();
       if (timedOut) {
         return { kind: "done", outcome: failOutcome(ctx, server, new ProxyError("upstream_timeout", `upstream "${server.address}" did not respond within ${timeouts.response} ms`), body) };
+      }
+      if (got && !got.ok && got.reason === "malformed") {
+        return { kind: "done", outcome: failOutcome(ctx, server, new ProxyError("upstream_bad_response", `upstream "${server.address}" sent a malformed response head (bare LF or control byte)`), body) };
       }
       if (got && !got.ok && (got.reason === "line_too_long" || got.reason === "head_too_long")) {
         return { kind: "done", outcome: failOutcome(ctx, server, new ProxyError("upstream_bad_response", `upstream "${server.address}" sent a response head larger than ${MAX_RESPONSE_HEAD} bytes`), body) };
@@ -187,9 +193,9 @@ async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn,
   const fields = responseFields(res, framing, dechunk, clientKeep, req);
   const resHead = serializeResponseHead("HTTP/1.1", res.status, res.reason, fields);
 
-  let bytes = 0;
+  const progress = { written: false, bodyBytes: 0 };
   try {
-    bytes = await copyBody(upReader, framing, {
+    await copyBody(upReader, framing, {
       dst: client,
       prefix: resHead,
       dechunk,
@@ -200,19 +206,26 @@ async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn,
           { cause },
         ),
       dstError: (m, cause) => new ProxyError("client_closed", `client went away: ${m}`, { cause }),
-      onRead: () => responseDeadline.arm(timeouts.response),
+      // Only time spent waiting for the server counts; a slow client is not the server's fault.
+      onReadStart: () => responseDeadline.arm(timeouts.response),
+      onRead: () => responseDeadline.clear(),
+      progress,
     });
   } catch (e) {
     responseDeadline.clear();
     up.close();
     const err = asProxyError(e);
-    // The head may already be out: the only honest signal left is to abort the connection, so
-    // the client never takes a truncated body for a complete one.
+    // Nothing sent yet (the head waits to go out with the first body bytes): the client can
+    // still get an honest error page.
+    if (!progress.written && err.side === "upstream") return { kind: "done", outcome: failOutcome(ctx, server, err, body) };
+    // The head is out: the only honest signal left is to abort the connection, so the client
+    // never takes a truncated body for a complete one.
     client.close();
     if (err.side === "upstream") ctx.report(err.message);
     body.cancel();
-    return { kind: "done", outcome: { status: res.status, bytes, upstream: server.address, keepAlive: false } };
+    return { kind: "done", outcome: { status: res.status, bytes: progress.bodyBytes, upstream: server.address, keepAlive: false } };
   }
+  const bytes = progress.bodyBytes;
   responseDeadline.clear();
 
   if (!body.done) {
@@ -284,7 +297,8 @@ interface RequestBody {
   cancel(): void;
 }
 
-function startRequestBody(ctx: ProxyContext, up: Conn): RequestBody {
+/** `onProgress` runs whenever body bytes move: the server is not late while it is still being sent the request. */
+function startRequestBody(ctx: ProxyContext, up: Conn, onProgress: () => void): RequestBody {
   const { req, reader } = ctx;
   const state = { done: req.body.kind === "none", error: null as ProxyError | null, cancelled: false };
   const settled = req.body.kind === "none" ? Promise.resolve() : copyBody(reader, req.body, {
@@ -292,6 +306,7 @@ function startRequestBody(ctx: ProxyContext, up: Conn): RequestBody {
     srcError: (m, cause, malformed) => new ProxyError(malformed ? "bad_request" : "client_closed", `request body from client: ${m}`, { cause }),
     // The server stopped reading (it may already be answering); its response tells the rest.
     dstError: (m, cause) => new ProxyError("upstream_closed", `sending request body: ${m}`, { cause }),
+    onRead: onProgress,
   }).then(
     () => {
       state.done = true;

@@ -14,7 +14,6 @@ import { writeAll } from "../net/socket_writer.ts";
 import type { Router } from "../route/match.ts";
 import type { Conn } from "../runtime/mod.ts";
 import type { Backend } from "../upstream/backend.ts";
-import { copyBody } from "./body.ts";
 import { actionResponse, errorResponse, type LocalResponse, renderResponse } from "./local_response.ts";
 import { parseRequestHead, type RequestHead } from "./parse_request.ts";
 import { proxyRequest, type ProxyOutcome } from "./proxy.ts";
@@ -81,6 +80,8 @@ async function serveOne(client: Conn, reader: BufReader, ctx: HttpContext, first
         return answerError(turn, null, new ProxyError("uri_too_long", `request line longer than ${limits.max_request_line} bytes`));
       case "head_too_long":
         return answerError(turn, null, new ProxyError("head_too_large", `request head larger than ${limits.max_head_size} bytes`));
+      case "malformed":
+        return answerError(turn, null, new ProxyError("bad_request", "malformed request head: bare LF or control byte"));
     }
   }
 
@@ -114,31 +115,25 @@ async function serveOne(client: Conn, reader: BufReader, ctx: HttpContext, first
     proto: ctx.proto,
     report: ctx.report,
   });
+  if (outcome.error?.kind === "client_closed") {
+    // Nobody is left to read an answer; 499 is only for the log (as nginx logs it).
+    log(turn, req, outcome.error.status, 0, outcome.upstream);
+    return false;
+  }
   if (outcome.error) return sendPage(turn, req, errorResponse(outcome.error.status), outcome.keepAlive, outcome.upstream);
   log(turn, req, outcome.status, outcome.bytes, outcome.upstream);
   return outcome.keepAlive && !ctx.idle?.draining;
 }
 
-/** Answers from ferry itself; the request body, if any, is read and dropped to keep the stream in sync. */
-async function answerLocal(turn: Turn, req: RequestHead, res: LocalResponse): Promise<boolean> {
-  let keepAlive = req.keepAlive;
-  if (req.body.kind !== "none" && req.expectContinue) {
-    // RFC 9110 §10.1.1: the client holds its body back until it hears 100 or a final answer.
-    // Answer now, and close, since the body it may still send cannot be told from a request.
-    keepAlive = false;
-  } else if (req.body.kind !== "none") {
-    try {
-      await copyBody(turn.reader, req.body, {
-        dst: null,
-        srcError: (m, cause, malformed) => new ProxyError(malformed ? "bad_request" : "client_closed", `request body from client: ${m}`, { cause }),
-        dstError: (m) => new ProxyError("internal", m),
-      });
-    } catch (e) {
-      const err = asProxyError(e);
-      return err.kind === "bad_request" ? answerError(turn, req, err) : false;
-    }
-  }
-  return sendPage(turn, req, res, keepAlive, null);
+/**
+ * Answers from ferry itself. A request body is not read: the answer goes out at once and the
+ * connection is closed after it (the lingering close drains a little of the body so the client
+ * still reads the answer). Reading a body nobody wants would let a client hold the connection,
+ * or send gigabytes, for nothing; and with `Expect: 100-continue` (RFC 9110 §10.1.1) the client
+ * is waiting for exactly this early answer.
+ */
+function answerLocal(turn: Turn, req: RequestHead, res: LocalResponse): Promise<boolean> {
+  return sendPage(turn, req, res, req.keepAlive && req.body.kind === "none", null);
 }
 
 /** Answers an error and ends the connection; always false (the connection is done). */

@@ -45,9 +45,31 @@ export class AccessLog {
   #lines: string[] = [];
   #scheduled = false;
 
-  /** `target`: "stdout", "off" or a file path. */
+  /**
+   * `target`: "stdout", "stderr", "off" or a file path (appended to, and opened anew for every
+   * batch, so log rotation by renaming just works). A file that cannot be written is refused here,
+   * at start-up, rather than reported once per request later.
+   */
   constructor(target: string) {
     this.#target = target;
+    if (target === "stdout") {
+      // A closed stdout (`ferry | head -1`, a dead log collector) must not become one stack
+      // trace per request: report it once and stop logging there.
+      process.stdout.on("error", (e: Error) => this.#fail(e));
+    } else if (target !== "off" && target !== "stderr") {
+      try {
+        appendFileSync(target, "");
+      } catch (e) {
+        throw new Error(`cannot open access log "${target}": ${(e as Error).message}`);
+      }
+    }
+  }
+
+  #fail(e: Error): void {
+    if (this.#target === "off") return;
+    errorLog(`cannot write access log "${this.#target}": ${e.message}; access logging is off from now on`);
+    this.#target = "off";
+    this.#lines = [];
   }
 
   get enabled(): boolean {
@@ -69,10 +91,11 @@ export class AccessLog {
     const text = this.#lines.join("\n") + "\n";
     this.#lines = [];
     try {
-      if (this.#target === "stdout") process.stdout.write(text);
+      if (this.#target === "stdout") process.stdout.write(text, (e) => e && this.#fail(e));
+      else if (this.#target === "stderr") process.stderr.write(text);
       else appendFileSync(this.#target, text);
     } catch (e) {
-      errorLog(`cannot write access log "${this.#target}": ${(e as Error).message}`);
+      this.#fail(e as Error);
     }
   }
 }

@@ -18,7 +18,12 @@ export type HeadResult =
   /** No CRLF within `maxLine` bytes: the first line is too long (request line → 414). */
   | { ok: false; reason: "line_too_long" }
   /** No blank line within `maxHead` bytes (→ 431 / 502). */
-  | { ok: false; reason: "head_too_long" };
+  | { ok: false; reason: "head_too_long" }
+  /**
+   * A bare LF, or a control byte in the first line: no valid head can follow, so this is said at
+   * once rather than after a timeout (→ 400 / 502). Catches TLS or binary junk on a plain port.
+   */
+  | { ok: false; reason: "malformed" };
 
 export class BufReader {
   readonly conn: Conn;
@@ -123,6 +128,8 @@ export class BufReader {
         // head limit, whether or not the terminator has arrived yet.
         if (firstLineLength(buf) > maxLine) return { ok: false, reason: "line_too_long" };
         const end = indexOfHeadEnd(buf, Math.max(0, scanned - 3));
+        // Only the head's own bytes: what follows it is body, and may be anything.
+        if (!wellFormedSoFar(buf, scanned, end >= 0 ? end : buf.length)) return { ok: false, reason: "malformed" };
         if (end >= 0) {
           if (end > maxHead) return { ok: false, reason: "head_too_long" };
           const head = buf.slice(0, end);
@@ -138,6 +145,24 @@ export class BufReader {
       }
     }
   }
+}
+
+/**
+ * RFC 9112 §2.2: every line ends in CRLF, so a LF without its CR means the sender frames
+ * messages differently from us; and the first line (request or status line) is printable text,
+ * so a control byte there (other than HTAB) means this is not HTTP at all. Checks the bytes from
+ * `from` up to `to` (the earlier ones were checked by an earlier call, the later ones are not
+ * part of the head).
+ */
+function wellFormedSoFar(b: Uint8Array, from: number, to: number): boolean {
+  for (let i = b.indexOf(10, from); i >= 0 && i < to; i = b.indexOf(10, i + 1)) if (i === 0 || b[i - 1] !== 13) return false;
+  const lf = b.indexOf(10);
+  const lineEnd = Math.min(lf < 0 ? b.length : lf - 1, to);
+  for (let i = from; i < lineEnd; i++) {
+    const c = b[i];
+    if ((c < 0x20 && c !== 0x09 && !(c === 13 && i === b.length - 1)) || c === 0x7f) return false;
+  }
+  return true;
 }
 
 /**

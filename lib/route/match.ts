@@ -9,6 +9,7 @@
  * route for the path, less specific hosts are tried, so a catch-all route still catches.
  */
 import type { RouteConfig } from "../config/types.ts";
+import { normalizePath } from "./normalize_path.ts";
 
 interface Compiled {
   route: RouteConfig;
@@ -23,8 +24,12 @@ export class Router {
     this.#routes = routes.map((route) => compile(route));
   }
 
-  /** The route for `host` (lowercase, no port) and `path` (raw, no query), or null. */
-  match(host: string, path: string): RouteConfig | null {
+  /**
+   * The route for `host` (lowercase, no port) and `rawPath` (as received, no query), or null.
+   * The path is normalised first (`normalize_path.ts`), so encodings cannot dodge a route.
+   */
+  match(host: string, rawPath: string): RouteConfig | null {
+    const path = normalizePath(rawPath);
     let best: Compiled | null = null;
     let bestPath = -1;
     for (const c of this.#routes) {

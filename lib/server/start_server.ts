@@ -26,10 +26,16 @@ export interface RunningServer {
   stop(graceMs: number): Promise<void>;
 }
 
+/** ferry cannot start: a port cannot be bound, or the access log cannot be opened (exit 1). */
 export class ListenError extends Error {}
 
 export function startServer(config: Config): RunningServer {
-  const accessLog = new AccessLog(config.log.access);
+  let accessLog: AccessLog;
+  try {
+    accessLog = new AccessLog(config.log.access);
+  } catch (e) {
+    throw new ListenError((e as Error).message);
+  }
   const backends = new Map<string, Backend>();
   for (const [name, cfg] of config.backends) backends.set(name, new Backend(cfg));
   const tracker = new ConnTracker();

@@ -369,7 +369,7 @@ const MESSAGES: [string, string, string][] = [
   ["empty listeners", "listeners: []\n", "listeners: must list at least one listener, got an empty list"],
   ["listeners not a list", "listeners: { listen: x }\n", "listeners: must be a list, got a mapping"],
   ["listener not a mapping", `listeners: [":8080"]\n`, 'listeners[0]: must be a mapping, got ":8080"'],
-  ["empty log access", `log: { access: "" }\n${MINIMAL}`, 'log.access: must be "stdout", "off" or a file path, got ""'],
+  ["empty log access", `log: { access: "" }\n${MINIMAL}`, 'log.access: must be "stdout", "stderr", "off" or a file path, got ""'],
   ["log access a mapping", `log: { access: {} }\n${MINIMAL}`, "log.access: must be a string, got an empty mapping"],
   [
     "an unknown listener key",

@@ -6,6 +6,8 @@ import { parseRequestHead, type RequestHead } from "../../lib/http/parse_request
 import { latin1, latin1Bytes } from "../../lib/http/syntax.ts";
 
 const enc = new TextEncoder();
+/** The rendered response without its Date field (the time changes; it is tested on its own). */
+const noDate = (b: Uint8Array) => latin1(b).replace(/\r\nDate: [^\r]*(?=\r\n)/, "");
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
 function req(...lines: string[]): RequestHead {
@@ -22,44 +24,44 @@ type Redirect = Extract<RouteAction, { type: "redirect" }>;
 
 test("renderResponse() writes status line, fields, Content-Length and body", () => {
   assert.equal(
-    latin1(renderResponse(OK, GET11, true)),
+    noDate(renderResponse(OK, GET11, true)),
     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n",
   );
 });
 
 test("renderResponse() says Connection: close when the connection ends", () => {
   assert.equal(
-    latin1(renderResponse(OK, GET11, false)),
+    noDate(renderResponse(OK, GET11, false)),
     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n",
   );
-  assert.match(latin1(renderResponse(OK, null, false)), /\r\nConnection: close\r\n/);
+  assert.match(noDate(renderResponse(OK, null, false)), /\r\nConnection: close\r\n/);
 });
 
 test("renderResponse() says Connection: keep-alive to an HTTP/1.0 client it keeps", () => {
-  assert.match(latin1(renderResponse(OK, { method: "GET", version: "HTTP/1.0" }, true)), /\r\nConnection: keep-alive\r\n/);
-  assert.doesNotMatch(latin1(renderResponse(OK, GET11, true)), /Connection/);
+  assert.match(noDate(renderResponse(OK, { method: "GET", version: "HTTP/1.0" }, true)), /\r\nConnection: keep-alive\r\n/);
+  assert.doesNotMatch(noDate(renderResponse(OK, GET11, true)), /Connection/);
 });
 
 test("renderResponse() sends no body to HEAD but the Content-Length of one", () => {
   assert.equal(
-    latin1(renderResponse(OK, { method: "HEAD", version: "HTTP/1.1" }, true)),
+    noDate(renderResponse(OK, { method: "HEAD", version: "HTTP/1.1" }, true)),
     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\n",
   );
 });
 
 test("renderResponse() sends 204 and 304 without Content-Length or body", () => {
   for (const status of [204, 304]) {
-    const out = latin1(renderResponse({ status, fields: [], body: enc.encode("ignored") }, GET11, true));
+    const out = noDate(renderResponse({ status, fields: [], body: enc.encode("ignored") }, GET11, true));
     assert.equal(out, `HTTP/1.1 ${status} ${status === 204 ? "No Content" : "Not Modified"}\r\n\r\n`);
   }
 });
 
 test("renderResponse() sends Content-Length: 0 for an empty 200", () => {
-  assert.equal(latin1(renderResponse({ status: 200, fields: [], body: new Uint8Array(0) }, GET11, true)), "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  assert.equal(noDate(renderResponse({ status: 200, fields: [], body: new Uint8Array(0) }, GET11, true)), "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
 });
 
 test("renderResponse() leaves the reason phrase empty for a status it has no phrase for", () => {
-  assert.match(latin1(renderResponse({ status: 299, fields: [], body: new Uint8Array(0) }, GET11, true)), /^HTTP\/1\.1 299 \r\n/);
+  assert.match(noDate(renderResponse({ status: 299, fields: [], body: new Uint8Array(0) }, GET11, true)), /^HTTP\/1\.1 299 \r\n/);
 });
 
 test("renderResponse() writes the body bytes as they are", () => {
@@ -77,7 +79,7 @@ test("errorResponse() is a one-line plain-text page", () => {
   assert.equal(dec(r.body), "502 Bad Gateway\n");
   assert.equal(dec(errorResponse(599).body), "599 Error\n");
   assert.equal(
-    latin1(renderResponse(errorResponse(404), GET11, true)),
+    noDate(renderResponse(errorResponse(404), GET11, true)),
     "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\n\r\n404 Not Found\n",
   );
 });
@@ -116,7 +118,7 @@ test("actionResponse() answers a redirect with Location and a short body", () =>
   assert.deepEqual(r.fields, [["Location", "https://Example.com:8080/a/b?x=1"], ["Content-Type", "text/plain; charset=utf-8"]]);
   assert.equal(dec(r.body), "301 Moved Permanently: https://Example.com:8080/a/b?x=1\n");
   assert.equal(
-    latin1(renderResponse(r, { method: "HEAD", version: "HTTP/1.1" }, true)),
+    noDate(renderResponse(r, { method: "HEAD", version: "HTTP/1.1" }, true)),
     "HTTP/1.1 301 Moved Permanently\r\nLocation: https://Example.com:8080/a/b?x=1\r\nContent-Type: text/plain; charset=utf-8\r\n" +
       `Content-Length: ${r.body.length}\r\n\r\n`,
   );
@@ -137,4 +139,8 @@ test("expandPlaceholders() uses the origin-form of an absolute-form target", () 
 test("expandPlaceholders() repeats placeholders and leaves unknown ones and $ patterns alone", () => {
   const r = req("GET /a$&b$1 HTTP/1.1", "Host: h");
   assert.equal(expandPlaceholders("{path}{path} {foo} {HOST} $&", r), "/a$&b$1/a$&b$1 {foo} {HOST} $&");
+});
+
+test("renderResponse() sends Date as an IMF-fixdate (RFC 9110 §6.6.1)", () => {
+  assert.match(latin1(renderResponse(OK, GET11, true)), /^HTTP\/1\.1 200 OK\r\nDate: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT\r\n/);
 });

@@ -122,9 +122,24 @@ describe("BufReader.readHead()", () => {
     assert.deepEqual(await new BufReader(endless).readHead(1024, 256), { ok: false, reason: "head_too_long" });
   });
 
-  it("needs a full CRLF CRLF: a lone LF LF does not end the head", T, async () => {
+  it("refuses a bare LF at once instead of waiting for a CRLF CRLF that never comes", T, async () => {
     const res = await readerOf("GET / HTTP/1.1\n\n").readHead(1024, 4096);
-    assert.equal(res.ok ? "head" : res.reason, "truncated");
+    assert.equal(res.ok ? "head" : res.reason, "malformed");
+  });
+
+  it("refuses a bare LF in a later field line, even split across reads", T, async () => {
+    const res = await readerOf("GET / HTTP/1.1\r\nHost: a\r", "\nX: y\n", "Z: 1\r\n\r\n").readHead(1024, 4096);
+    assert.equal(res.ok ? "head" : res.reason, "malformed");
+  });
+
+  it("refuses control bytes in the first line (a TLS ClientHello on a plain port)", T, async () => {
+    const res = await readerOf("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03").readHead(1024, 4096);
+    assert.equal(res.ok ? "head" : res.reason, "malformed");
+  });
+
+  it("accepts a CR that ends a read while its LF is still on the way", T, async () => {
+    const res = await readerOf("GET / HTTP/1.1\r", "\nHost: a\r\n\r\n").readHead(1024, 4096);
+    assert.ok(res.ok);
   });
 });
 
@@ -157,5 +172,14 @@ describe("BufReader.read() / take() / peek()", () => {
     const r = new BufReader(new FakeConn().push("x").pushError(new Error("reset")));
     assert.equal(dec(await r.read()), "x");
     await assert.rejects(r.read(), /reset/);
+  });
+});
+
+describe("BufReader.readHead() and the bytes after the head", () => {
+  it("does not judge body bytes that arrive with the head (bare LF and control bytes are fine there)", T, async () => {
+    const r = readerOf("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n\n\x00\x16\n");
+    const res = await r.readHead(1024, 4096);
+    assert.ok(res.ok);
+    assert.equal(r.buffered, 4);
   });
 });
