@@ -60,9 +60,15 @@ export interface ListenerLimits {
 }
 
 export interface ListenerTimeouts {
-  /** Time to receive a complete request head once its first byte arrived; → 408. Default 10s. */
+  /**
+   * Time a new connection has, counted from accept, to send its complete first request head;
+   * then 408 (or a plain close when nothing arrived). Default 10s.
+   */
   header: number;
-  /** How long an idle keep-alive client connection is kept. Default 60s. */
+  /**
+   * Time an idle keep-alive connection has to send its complete next request head; then it is
+   * closed (408 when part of a head arrived). Default 60s.
+   */
   keepalive: number;
   /** TCP mode: a tunnel with no bytes in either direction for this long is closed. Default 1h. */
   tcp_idle: number;
