@@ -25,6 +25,8 @@ import { tunnel } from "../net/pipe.ts";
 /** Largest response head accepted from a backend. */
 const MAX_RESPONSE_HEAD = 64 * 1024;
 const MAX_RESPONSE_FIELDS = 200;
+/** Most 1xx responses relayed before the final one. */
+const MAX_INTERIM_RESPONSES = 32;
 
 /** RFC 9110 §9.2.2: methods whose repetition has the same effect, safe to retry. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
@@ -120,6 +122,7 @@ async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn,
   const body = startRequestBody(ctx, up, () => responseDeadline.arm(timeouts.response));
 
   let res: ResponseHead;
+  let interims = 0;
   for (;;) {
     const got = await upReader.readHead(MAX_RESPONSE_HEAD, MAX_RESPONSE_HEAD).catch(() => null);
     const timedOut = responseDeadline.expired;
@@ -155,6 +158,13 @@ async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn,
       return { kind: "done", outcome: failOutcome(ctx, server, withServer(asProxyError(e), server), body) };
     }
     if (res.status >= 200 || res.status === 101) break;
+    // A server may send several 1xx (100, then 103s), but an endless stream of them is a server
+    // stuck in a loop, not a response.
+    if (++interims > MAX_INTERIM_RESPONSES) {
+      responseDeadline.clear();
+      up.close();
+      return { kind: "done", outcome: failOutcome(ctx, server, new ProxyError("upstream_bad_response", `upstream "${server.address}" sent more than ${MAX_INTERIM_RESPONSES} interim (1xx) responses`), body) };
+    }
     responseDeadline.arm(timeouts.response);
     // RFC 9110 §15.2: interim responses are forwarded, but never to an HTTP/1.0 client.
     if (req.version === "HTTP/1.1") {
