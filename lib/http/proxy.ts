@@ -11,7 +11,7 @@ import { writeAll } from "../net/socket_writer.ts";
 import type { Conn } from "../runtime/mod.ts";
 import { type Backend, connectAny, type DialFailure } from "../upstream/backend.ts";
 import type { UpstreamServer } from "../upstream/server.ts";
-import { copyBody } from "./body.ts";
+import { copyBody, type CopyOptions } from "./body.ts";
 import type { Framing } from "./framing.ts";
 import { appendVia } from "./forwarded.ts";
 import { type Fields, removeAll, set } from "./headers.ts";
@@ -205,9 +205,8 @@ async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn,
 
   const progress = { written: false, bodyBytes: 0 };
   try {
-    await copyBody(upReader, framing, {
+    await sendResponse(upReader, framing, resHead, {
       dst: client,
-      prefix: resHead,
       dechunk,
       srcError: (m, cause, malformed) =>
         new ProxyError(
@@ -248,6 +247,24 @@ async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn,
   if (upKeep) server.pool.put(up);
   else up.close();
   return { kind: "done", outcome: { status: res.status, bytes, upstream: server.address, keepAlive: clientKeep } };
+}
+
+/**
+ * Sends the response head and body. Most responses are small and already read whole with their
+ * head: those go out in one write, without the streaming machinery; everything else streams.
+ */
+function sendResponse(upReader: BufReader, framing: Framing, head: Uint8Array, opts: CopyOptions & { dst: Conn; progress: { written: boolean; bodyBytes: number } }): Promise<unknown> {
+  const whole = framing.kind === "none" ? 0 : framing.kind === "length" && upReader.buffered >= framing.length ? framing.length : -1;
+  if (whole < 0) return copyBody(upReader, framing, { ...opts, prefix: head });
+  const out = new Uint8Array(head.length + whole);
+  out.set(head);
+  if (whole > 0) out.set(upReader.take(whole), head.length);
+  return writeAll(opts.dst, out).then(() => {
+    opts.progress.written = true;
+    opts.progress.bodyBytes = whole;
+  }, (e) => {
+    throw opts.dstError(`writing response failed: ${(e as Error).message}`, e);
+  });
 }
 
 /** The response fields sent to the client. */
