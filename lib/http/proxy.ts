@@ -109,8 +109,10 @@ async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn,
   // so a long download that keeps moving is never cut.
   const responseDeadline = new Deadline(() => up.close()).arm(timeouts.response);
 
+  // A small body that arrived whole with the head goes out in the same write.
+  const inline = req.body.kind === "length" && ctx.reader.buffered >= req.body.length ? req.body.length : 0;
   try {
-    await writeAll(up, head);
+    await writeAll(up, inline ? concat(head, ctx.reader.take(inline)) : head);
   } catch {
     up.close();
     responseDeadline.clear();
@@ -119,7 +121,7 @@ async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn,
 
   // The request body streams while the response is awaited: a server may answer early
   // (413, 417, a redirect) without reading it all, and Expect: 100-continue needs both at once.
-  const body = startRequestBody(ctx, up, () => responseDeadline.arm(timeouts.response));
+  const body = startRequestBody(ctx, up, () => responseDeadline.arm(timeouts.response), inline > 0);
 
   let res: ResponseHead;
   let interims = 0;
@@ -256,15 +258,19 @@ async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn,
 function sendResponse(upReader: BufReader, framing: Framing, head: Uint8Array, opts: CopyOptions & { dst: Conn; progress: { written: boolean; bodyBytes: number } }): Promise<unknown> {
   const whole = framing.kind === "none" ? 0 : framing.kind === "length" && upReader.buffered >= framing.length ? framing.length : -1;
   if (whole < 0) return copyBody(upReader, framing, { ...opts, prefix: head });
-  const out = new Uint8Array(head.length + whole);
-  out.set(head);
-  if (whole > 0) out.set(upReader.take(whole), head.length);
-  return writeAll(opts.dst, out).then(() => {
+  return writeAll(opts.dst, whole > 0 ? concat(head, upReader.take(whole)) : head).then(() => {
     opts.progress.written = true;
     opts.progress.bodyBytes = whole;
   }, (e) => {
     throw opts.dstError(`writing response failed: ${(e as Error).message}`, e);
   });
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 /** The response fields sent to the client. */
@@ -325,10 +331,11 @@ interface RequestBody {
 }
 
 /** `onProgress` runs whenever body bytes move: the server is not late while it is still being sent the request. */
-function startRequestBody(ctx: ProxyContext, up: Conn, onProgress: () => void): RequestBody {
+function startRequestBody(ctx: ProxyContext, up: Conn, onProgress: () => void, alreadySent: boolean): RequestBody {
   const { req, reader } = ctx;
-  const state = { done: req.body.kind === "none", error: null as ProxyError | null, cancelled: false };
-  const settled = req.body.kind === "none" ? Promise.resolve() : copyBody(reader, req.body, {
+  const none = req.body.kind === "none" || alreadySent;
+  const state = { done: none, error: null as ProxyError | null, cancelled: false };
+  const settled = none ? Promise.resolve() : copyBody(reader, req.body, {
     dst: up,
     srcError: (m, cause, malformed) => new ProxyError(malformed ? "bad_request" : "client_closed", `request body from client: ${m}`, { cause }),
     // The server stopped reading (it may already be answering); its response tells the rest.

@@ -18,8 +18,9 @@ class WriteLock {
   }
 
   run<T>(fn: () => Promise<T>): Promise<T> {
+    // Idle lock: start at once rather than one microtask later behind an already settled tail.
+    const result = this.#pending === 0 ? fn() : this.#tail.then(fn);
     this.#pending++;
-    const result = this.#tail.then(fn);
     this.#tail = result.then(() => {
       this.#pending--;
     }, () => {
