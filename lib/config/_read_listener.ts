@@ -14,11 +14,11 @@ import {
 
 const LISTENER_KEYS = ["name", "listen", "mode", "limits", "timeouts", "backend", "routes"];
 const LIMIT_KEYS = ["max_request_line", "max_head_size", "max_headers"];
-const TIMEOUT_KEYS = ["header", "keepalive", "tcp_idle"];
+const TIMEOUT_KEYS = ["header", "keepalive", "send", "tcp_idle"];
 const MODES: readonly ListenerMode[] = ["http", "tcp"];
 
 /** Which mode each setting means something in; setting it in the other mode is a mistake. */
-const HTTP_ONLY_TIMEOUTS = ["header", "keepalive"];
+const HTTP_ONLY_TIMEOUTS = ["header", "keepalive", "send"];
 const TCP_ONLY_TIMEOUTS = ["tcp_idle"];
 
 /** A request line or head smaller than this cannot hold an ordinary request. */
@@ -182,6 +182,7 @@ function readTimeouts(value: YamlValue | undefined, mode: ListenerMode): Listene
   return {
     header: readTimeout(map?.get("header")) ?? defaults.header,
     keepalive: readTimeout(map?.get("keepalive")) ?? defaults.keepalive,
+    send: readTimeout(map?.get("send")) ?? defaults.send,
     tcp_idle: readTimeout(map?.get("tcp_idle")) ?? defaults.tcp_idle,
   };
 }

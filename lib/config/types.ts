@@ -70,6 +70,11 @@ export interface ListenerTimeouts {
    * closed (408 when part of a head arrived). Default 60s.
    */
   keepalive: number;
+  /**
+   * How long a client may take to accept the next piece of a response (one write); a client
+   * that reads nothing for this long is disconnected, like nginx's `send_timeout`. Default 60s.
+   */
+  send: number;
   /** TCP mode: a tunnel with no bytes in either direction for this long is closed. Default 1h. */
   tcp_idle: number;
 }
@@ -129,7 +134,7 @@ export const DEFAULTS = {
   listener: {
     mode: "http" as ListenerMode,
     limits: { max_request_line: 8 * 1024, max_head_size: 32 * 1024, max_headers: 100 },
-    timeouts: { header: 10_000, keepalive: 60_000, tcp_idle: 3_600_000 },
+    timeouts: { header: 10_000, keepalive: 60_000, send: 60_000, tcp_idle: 3_600_000 },
   },
   backend: {
     balance: "round_robin" as BalanceName,

@@ -10,7 +10,7 @@
  */
 import { ProxyError } from "../errors.ts";
 import type { BufReader } from "../net/reader.ts";
-import { writeAll } from "../net/socket_writer.ts";
+import { writeWithin } from "../net/socket_writer.ts";
 import type { Conn } from "../runtime/mod.ts";
 import type { Framing } from "./framing.ts";
 import { parseFields } from "./parse_fields.ts";
@@ -45,6 +45,11 @@ export interface CopyOptions {
    */
   onReadStart?: () => void;
   onRead?: () => void;
+  /**
+   * Longest time one write to the destination may take before the destination is closed
+   * (a peer that stopped reading), in ms; 0 or absent: no limit.
+   */
+  writeTimeoutMs?: number;
   /** Updated as bytes reach the destination: whether anything (the prefix included) was written, and the body bytes written. */
   progress?: { written: boolean; bodyBytes: number };
 }
@@ -221,7 +226,7 @@ class Output {
 
   async #write(p: Uint8Array): Promise<void> {
     try {
-      await writeAll(this.#dst!, p);
+      await writeWithin(this.#dst!, p, this.#opts.writeTimeoutMs);
     } catch (e) {
       throw this.#opts.dstError(`writing body failed: ${(e as Error).message}`, e);
     }

@@ -7,7 +7,7 @@
 import { asProxyError, ProxyError } from "../errors.ts";
 import { Deadline } from "../net/deadline.ts";
 import { BufReader } from "../net/reader.ts";
-import { writeAll } from "../net/socket_writer.ts";
+import { writeAll, writeWithin } from "../net/socket_writer.ts";
 import type { Conn } from "../runtime/mod.ts";
 import { type Backend, connectAny, type DialFailure } from "../upstream/backend.ts";
 import type { UpstreamServer } from "../upstream/server.ts";
@@ -53,6 +53,8 @@ export interface ProxyContext {
   backend: Backend;
   clientIp: string;
   proto: string;
+  /** Longest time one write to the client may take (the listener's `timeouts.send`), ms. */
+  sendTimeoutMs: number;
   /** Reports a failure worth an operator's attention (error log). */
   report: (message: string) => void;
 }
@@ -220,6 +222,7 @@ async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn,
       // Only time spent waiting for the server counts; a slow client is not the server's fault.
       onReadStart: () => responseDeadline.arm(timeouts.response),
       onRead: () => responseDeadline.clear(),
+      writeTimeoutMs: ctx.sendTimeoutMs,
       progress,
     });
   } catch (e) {
@@ -258,7 +261,7 @@ async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn,
 function sendResponse(upReader: BufReader, framing: Framing, head: Uint8Array, opts: CopyOptions & { dst: Conn; progress: { written: boolean; bodyBytes: number } }): Promise<unknown> {
   const whole = framing.kind === "none" ? 0 : framing.kind === "length" && upReader.buffered >= framing.length ? framing.length : -1;
   if (whole < 0) return copyBody(upReader, framing, { ...opts, prefix: head });
-  return writeAll(opts.dst, whole > 0 ? concat(head, upReader.take(whole)) : head).then(() => {
+  return writeWithin(opts.dst, whole > 0 ? concat(head, upReader.take(whole)) : head, opts.writeTimeoutMs).then(() => {
     opts.progress.written = true;
     opts.progress.bodyBytes = whole;
   }, (e) => {

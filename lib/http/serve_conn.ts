@@ -10,7 +10,7 @@ import { asProxyError, ProxyError, statusFor } from "../errors.ts";
 import type { AccessLog } from "../log/access_log.ts";
 import { Deadline } from "../net/deadline.ts";
 import { BufReader } from "../net/reader.ts";
-import { writeAll } from "../net/socket_writer.ts";
+import { writeAll, writeWithin } from "../net/socket_writer.ts";
 import type { Router } from "../route/match.ts";
 import type { Conn } from "../runtime/mod.ts";
 import type { Backend } from "../upstream/backend.ts";
@@ -113,6 +113,7 @@ async function serveOne(client: Conn, reader: BufReader, ctx: HttpContext, first
     backend,
     clientIp: turn.clientIp,
     proto: ctx.proto,
+    sendTimeoutMs: ctx.listener.timeouts.send,
     report: ctx.report,
   });
   if (outcome.error?.kind === "client_closed") {
@@ -147,7 +148,7 @@ async function answerError(turn: Turn, req: RequestHead | null, err: ProxyError)
 async function sendPage(turn: Turn, req: RequestHead | null, res: LocalResponse, keepAlive: boolean, upstream: string | null): Promise<boolean> {
   let sent = true;
   try {
-    await writeAll(turn.client, renderResponse(res, req, keepAlive));
+    await writeWithin(turn.client, renderResponse(res, req, keepAlive), turn.ctx.listener.timeouts.send);
   } catch {
     sent = false;
   }

@@ -7,6 +7,7 @@
  * error response, say) from interleaving their bytes.
  */
 import type { Conn } from "../runtime/mod.ts";
+import { Deadline } from "./deadline.ts";
 
 class WriteLock {
   #tail: Promise<void> = Promise.resolve();
@@ -66,4 +67,21 @@ export function writeAll(conn: Conn, p: Uint8Array): Promise<void> {
     if (n > 0) p = p.subarray(n);
   }
   return lock.run(() => writeLoop(conn, p));
+}
+
+/**
+ * `writeAll`, but a peer that accepts nothing for `timeoutMs` is disconnected and the write
+ * fails: memory stays bounded either way, this bounds the time a stalled reader holds on.
+ */
+export async function writeWithin(conn: Conn, p: Uint8Array, timeoutMs = 0): Promise<void> {
+  if (!(timeoutMs > 0)) return writeAll(conn, p);
+  const stalled = new Deadline(() => conn.close()).arm(timeoutMs);
+  try {
+    await writeAll(conn, p);
+  } catch (e) {
+    if (stalled.expired) throw new Error(`peer accepted nothing for ${timeoutMs} ms`, { cause: e });
+    throw e;
+  } finally {
+    stalled.clear();
+  }
 }

@@ -17,7 +17,7 @@ const MINIMAL = yaml`
 const DEFAULT_LISTENER: Omit<ListenerConfig, "name" | "listen" | "routes"> = {
   mode: "http",
   limits: { max_request_line: 8192, max_head_size: 32768, max_headers: 100 },
-  timeouts: { header: 10_000, keepalive: 60_000, tcp_idle: 3_600_000 },
+  timeouts: { header: 10_000, keepalive: 60_000, send: 60_000, tcp_idle: 3_600_000 },
 };
 
 const DEFAULT_BACKEND: Omit<BackendConfig, "name" | "servers"> = {
@@ -144,7 +144,7 @@ describe("loadConfig() full config", () => {
       listen: { hostname: "127.0.0.1", port: 8080 },
       mode: "http",
       limits: { max_request_line: 4096, max_head_size: 16384, max_headers: 50 },
-      timeouts: { header: 5_000, keepalive: 90_000, tcp_idle: 3_600_000 },
+      timeouts: { header: 5_000, keepalive: 90_000, send: 60_000, tcp_idle: 3_600_000 },
       routes: [
         { host: "api.example.com", path: "/v1", action: { type: "proxy", backend: "api" } },
         {
@@ -171,7 +171,7 @@ describe("loadConfig() full config", () => {
       routes: [],
       backend: "api",
       limits: DEFAULT_LISTENER.limits,
-      timeouts: { header: 10_000, keepalive: 60_000, tcp_idle: 1_800_000 },
+      timeouts: { header: 10_000, keepalive: 60_000, send: 60_000, tcp_idle: 1_800_000 },
     });
     assert.deepEqual(config.backends.get("api"), {
       name: "api",

@@ -22,7 +22,7 @@ describe("quickConfig()", () => {
         mode: "http",
         routes: [{ path: "/", action: { type: "proxy", backend: "quick" } }],
         limits: { max_request_line: 8192, max_head_size: 32768, max_headers: 100 },
-        timeouts: { header: 10_000, keepalive: 60_000, tcp_idle: 3_600_000 },
+        timeouts: { header: 10_000, keepalive: 60_000, send: 60_000, tcp_idle: 3_600_000 },
       }],
       backends: new Map([["quick", {
         name: "quick",

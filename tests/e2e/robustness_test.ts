@@ -449,3 +449,48 @@ listeners:
     }
   });
 });
+
+describe(`timeouts.send (${ferryLabel()})`, () => {
+  let ferry: Ferry;
+  let big: StreamBackend;
+
+  before(async () => {
+    big = await streamBackend(DOWNLOAD_SIZE, 99);
+    ferry = await startFerry(`
+listeners:
+  - name: web
+    listen: "127.0.0.1:0"
+    timeouts: { send: 1s }
+    routes:
+      - path: /up
+        respond: "up\\n"
+      - backend: big
+backends:
+  big:
+    servers: [ "${big.address}" ]
+`);
+  });
+
+  after(async () => {
+    await ferry?.stop();
+    await big?.close();
+  });
+
+  it("disconnects a client that stops reading, and the server's connection with it", { timeout: 20_000 }, async () => {
+    const c = await connectRaw(ferry.ports.web);
+    // The client never reads: its receive buffer fills, then ferry's writes to it block.
+    c.socket.pause();
+    await c.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    // A paused socket cannot see ferry's FIN behind the unread data, so watch the server side:
+    // ferry gives up on the client and closes the server's connection with it.
+    await big.waitForStall(0, 200, 10_000);
+    const t0 = performance.now();
+    await big.until(() => big.connections[0].closed, () => `ferry to give up on the client (stream: ${JSON.stringify(big.streams[0])})`);
+    const ms = performance.now() - t0;
+    assert.ok(ms < 10_000, `client held for ${ms.toFixed(0)} ms`);
+    assert.ok(!big.streams[0].done, "the whole body went out although the client read nothing");
+    c.close();
+    const res = await request(ferry.ports.web, { path: "/up" });
+    assert.equal(res.status, 200);
+  });
+});
