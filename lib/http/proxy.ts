@@ -124,6 +124,12 @@ async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn,
   // The request body streams while the response is awaited: a server may answer early
   // (413, 417, a redirect) without reading it all, and Expect: 100-continue needs both at once.
   const body = startRequestBody(ctx, up, () => responseDeadline.arm(timeouts.response), inline > 0);
+  /** Gives up on this server before any response byte reached the client: answer with `err`. */
+  const giveUp = (err: ProxyError): Exchange => {
+    responseDeadline.clear();
+    up.close();
+    return { kind: "done", outcome: failOutcome(ctx, server, err, body) };
+  };
 
   let res: ResponseHead;
   let interims = 0;
@@ -137,37 +143,34 @@ async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn,
       return { kind: "done", outcome: failed(body.error, false) };
     }
     if (!got || !got.ok) {
-      responseDeadline.clear();
-      up.close();
-      if (timedOut) {
-        return { kind: "done", outcome: failOutcome(ctx, server, new ProxyError("upstream_timeout", `upstream "${server.address}" did not respond within ${timeouts.response} ms`), body) };
-      }
-      if (got && !got.ok && got.reason === "malformed") {
-        return { kind: "done", outcome: failOutcome(ctx, server, new ProxyError("upstream_bad_response", `upstream "${server.address}" sent a malformed response head (bare LF or control byte)`), body) };
-      }
-      if (got && !got.ok && (got.reason === "line_too_long" || got.reason === "head_too_long")) {
-        return { kind: "done", outcome: failOutcome(ctx, server, new ProxyError("upstream_bad_response", `upstream "${server.address}" sent a response head larger than ${MAX_RESPONSE_HEAD} bytes`), body) };
-      }
+      const at = `upstream "${server.address}"`;
+      if (timedOut) return giveUp(new ProxyError("upstream_timeout", `${at} did not respond within ${timeouts.response} ms`));
       if (!got || got.reason === "eof") {
+        responseDeadline.clear();
+        up.close();
         body.cancel();
         return { kind: "stale", bodyDone: body.done };
       }
-      return { kind: "done", outcome: failOutcome(ctx, server, new ProxyError("upstream_closed", `upstream "${server.address}" closed the connection in the middle of the response head`), body) };
+      switch (got.reason) {
+        case "malformed":
+          return giveUp(new ProxyError("upstream_bad_response", `${at} sent a malformed response head (bare LF or control byte)`));
+        case "line_too_long":
+        case "head_too_long":
+          return giveUp(new ProxyError("upstream_bad_response", `${at} sent a response head larger than ${MAX_RESPONSE_HEAD} bytes`));
+        case "truncated":
+          return giveUp(new ProxyError("upstream_closed", `${at} closed the connection in the middle of the response head`));
+      }
     }
     try {
       res = parseResponseHead(got.head, MAX_RESPONSE_FIELDS);
     } catch (e) {
-      responseDeadline.clear();
-      up.close();
-      return { kind: "done", outcome: failOutcome(ctx, server, withServer(asProxyError(e), server), body) };
+      return giveUp(withServer(asProxyError(e), server));
     }
     if (res.status >= 200 || res.status === 101) break;
     // A server may send several 1xx (100, then 103s), but an endless stream of them is a server
     // stuck in a loop, not a response.
     if (++interims > MAX_INTERIM_RESPONSES) {
-      responseDeadline.clear();
-      up.close();
-      return { kind: "done", outcome: failOutcome(ctx, server, new ProxyError("upstream_bad_response", `upstream "${server.address}" sent more than ${MAX_INTERIM_RESPONSES} interim (1xx) responses`), body) };
+      return giveUp(new ProxyError("upstream_bad_response", `upstream "${server.address}" sent more than ${MAX_INTERIM_RESPONSES} interim (1xx) responses`));
     }
     responseDeadline.arm(timeouts.response);
     // RFC 9110 §15.2: interim responses are forwarded, but never to an HTTP/1.0 client.
@@ -192,9 +195,7 @@ async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn,
   try {
     framing = responseFraming(res, req.method);
   } catch (e) {
-    responseDeadline.clear();
-    up.close();
-    return { kind: "done", outcome: failOutcome(ctx, server, withServer(asProxyError(e), server), body) };
+    return giveUp(withServer(asProxyError(e), server));
   }
 
   // Keep-alive towards the client (RFC 9112 §9.3): the client asked for it, and the body's end
@@ -231,7 +232,7 @@ async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn,
     const err = asProxyError(e);
     // Nothing sent yet (the head waits to go out with the first body bytes): the client can
     // still get an honest error page.
-    if (!progress.written && err.side === "upstream") return { kind: "done", outcome: failOutcome(ctx, server, err, body) };
+    if (!progress.written && err.side === "upstream") return giveUp(err);
     // The head is out: the only honest signal left is to abort the connection, so the client
     // never takes a truncated body for a complete one.
     client.close();
