@@ -9,7 +9,7 @@ import { HELP_TEXT, parseCli } from "./lib/cli/parse_cli.ts";
 import { type Config, type ConfigError, formatConfigError, loadConfigFile, quickConfig } from "./lib/config/mod.ts";
 import { errorLog } from "./lib/log/mod.ts";
 import { runtime } from "./lib/runtime/mod.ts";
-import { ListenError, startServer } from "./lib/server/start_server.ts";
+import { type BoundListener, ListenError, type RunningServer, startServer } from "./lib/server/start_server.ts";
 
 /** How long a stop waits for requests in flight before closing their connections. */
 const STOP_GRACE_MS = 10_000;
@@ -37,7 +37,7 @@ async function main(args: string[]): Promise<number> {
     process.stdout.write(`${cmd.configPath}: configuration is valid\n`);
     return 0;
   }
-  return await run(loaded.config);
+  return await run(loaded.config, cmd.kind === "quick" ? null : cmd.configPath);
 }
 
 function printConfigErrors(errors: ConfigError[]): void {
@@ -46,10 +46,10 @@ function printConfigErrors(errors: ConfigError[]): void {
   errorLog(`invalid configuration: ${n} problem${n === 1 ? "" : "s"}`);
 }
 
-async function run(config: Config): Promise<number> {
+async function run(config: Config, configPath: string | null): Promise<number> {
   let server;
   try {
-    server = startServer(config);
+    server = await startServer(config);
   } catch (e) {
     if (e instanceof ListenError) {
       errorLog(e.message);
@@ -57,19 +57,47 @@ async function run(config: Config): Promise<number> {
     }
     throw e;
   }
-  for (const l of server.listeners) {
-    process.stdout.write(`ferry: listener "${l.name}" (${l.mode}) listening on ${l.address}\n`);
-  }
+  printListeners(server.listeners);
   const stopped = new Promise<string>((resolve) => {
     for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => resolve(sig));
   });
-  // nginx and HAProxy reload on SIGHUP; ferry cannot yet, and dying on it (the default) would be
-  // the worst answer to an operator's `systemctl reload`.
-  process.on("SIGHUP", () => errorLog("SIGHUP received: configuration reload is not supported yet; restart ferry to apply a changed config"));
+  // SIGHUP reloads, as with nginx and HAProxy; reloads run one at a time, in order.
+  let reloading = Promise.resolve();
+  process.on("SIGHUP", () => {
+    reloading = reloading.then(() => reload(server, configPath));
+  });
   const sig = await stopped;
   errorLog(`${sig} received, stopping (up to ${STOP_GRACE_MS / 1000}s for requests in flight)`);
   await server.stop(STOP_GRACE_MS);
   return 0;
+}
+
+/** Re-reads the config file and applies it; a config that is invalid or cannot be bound leaves the running one in place. */
+async function reload(server: RunningServer, configPath: string | null): Promise<void> {
+  if (configPath === null) {
+    errorLog("SIGHUP received: nothing to reload (started without a config file)");
+    return;
+  }
+  const loaded = await loadConfigFile(configPath);
+  if ("errors" in loaded) {
+    printConfigErrors(loaded.errors);
+    errorLog(`reload of "${configPath}" failed: keeping the running configuration`);
+    return;
+  }
+  try {
+    await server.reload(loaded.config);
+  } catch (e) {
+    errorLog(`reload of "${configPath}" failed: ${(e as Error).message}; keeping the running configuration`);
+    return;
+  }
+  errorLog(`reloaded "${configPath}"`);
+  printListeners(server.listeners);
+}
+
+function printListeners(listeners: BoundListener[]): void {
+  for (const l of listeners) {
+    process.stdout.write(`ferry: listener "${l.name}" (${l.mode}) listening on ${l.address}\n`);
+  }
 }
 
 // A bug in one connection's handling must never take the whole proxy down with it.

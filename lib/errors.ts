@@ -26,6 +26,8 @@ export type ErrorKind =
   | "connect_failed"
   /** No server of the backend is available (all marked down). */
   | "no_server"
+  /** Every available server stayed at its `max_conns` for the backend's whole `queue_timeout`. */
+  | "queue_timeout"
   /** The server did not answer within `timeouts.response`. */
   | "upstream_timeout"
   /** The server closed or reset the connection before a complete response. */
@@ -46,6 +48,7 @@ const SIDE: Record<ErrorKind, Side> = {
   no_route: "client",
   connect_failed: "upstream",
   no_server: "upstream",
+  queue_timeout: "upstream",
   upstream_timeout: "upstream",
   upstream_closed: "upstream",
   upstream_bad_response: "upstream",
@@ -64,6 +67,7 @@ const STATUS: Record<ErrorKind, number> = {
   no_route: 404,
   connect_failed: 502,
   no_server: 503,
+  queue_timeout: 503,
   upstream_timeout: 504,
   upstream_closed: 502,
   upstream_bad_response: 502,

@@ -15,3 +15,6 @@ export const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 /** Whitespace or a control character: never valid in a path or a Location target. */
 // deno-lint-ignore no-control-regex -- matching control characters is the point
 export const SPACE_OR_CONTROL = /[\s\x00-\x1f\x7f]/;
+
+/** A dotted-quad IPv4 literal. */
+export const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;

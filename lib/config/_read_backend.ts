@@ -1,19 +1,41 @@
 /** Reads the `backends:` mapping: where traffic goes. */
-import { isValidName, nameMessage, readTimeout } from "./_shared.ts";
+import { parseHashKey } from "../balance/hash_key.ts";
+import { TOKEN } from "./_patterns.ts";
+import { readHealth, readPassive } from "./_read_health.ts";
+import { isValidName, MAX_TIMEOUT_MS, nameMessage, readTimeout } from "./_shared.ts";
 import { quote, type YamlMap, type YamlValue } from "./_yaml_value.ts";
 import {
   type BackendConfig,
   type BackendTimeouts,
   type BalanceName,
   DEFAULTS,
+  type HashKey,
   type ServerConfig,
 } from "./types.ts";
 
-const BACKEND_KEYS = ["balance", "servers", "timeouts", "max_idle_conns"];
-const SERVER_KEYS = ["address", "weight"];
+const BACKEND_KEYS = [
+  "balance",
+  "hash_key",
+  "sticky",
+  "servers",
+  "timeouts",
+  "max_idle_conns",
+  "retries",
+  "retry_timeout",
+  "retry_body_limit",
+  "max_conns",
+  "queue_timeout",
+  "slow_start",
+  "resolve_interval",
+  "health",
+  "passive",
+];
+const SERVER_KEYS = ["address", "weight", "max_conns"];
 const TIMEOUT_KEYS = ["connect", "response", "idle"];
+const STICKY_KEYS = ["cookie"];
 /** One entry per policy file in lib/balance/. */
-const BALANCE_NAMES: readonly BalanceName[] = ["round_robin"];
+const BALANCE_NAMES: readonly BalanceName[] = ["round_robin", "least_conn", "random_two", "ip_hash", "hash", "first"];
+const MAX_CONNS = 1_000_000;
 
 export function readBackends(value: YamlValue | undefined): Map<string, BackendConfig> {
   const backends = new Map<string, BackendConfig>();
@@ -31,16 +53,57 @@ export function readBackends(value: YamlValue | undefined): Map<string, BackendC
 function readBackend(name: string, value: YamlValue): BackendConfig {
   const map = value.map(BACKEND_KEYS);
   const defaults = DEFAULTS.backend;
-  return {
+  const maxConns = map?.get("max_conns")?.int(0, MAX_CONNS) ?? defaults.max_conns;
+  const balance = map?.get("balance")?.oneOf(BALANCE_NAMES) ?? defaults.balance;
+  const backend: BackendConfig = {
     name,
-    balance: map?.get("balance")?.oneOf(BALANCE_NAMES) ?? defaults.balance,
-    servers: map === undefined ? [] : readServers(map),
+    balance,
+    servers: map === undefined ? [] : readServers(map, maxConns),
     timeouts: readTimeouts(map?.get("timeouts")),
     max_idle_conns: map?.get("max_idle_conns")?.int(0, 10_000) ?? defaults.max_idle_conns,
+    retries: map?.get("retries")?.int(0, 100) ?? defaults.retries,
+    retry_timeout: readTimeout(map?.get("retry_timeout")) ?? defaults.retry_timeout,
+    retry_body_limit: map?.get("retry_body_limit")?.size(0, 16 * 1024 * 1024, "0 to 16MiB") ?? defaults.retry_body_limit,
+    max_conns: maxConns,
+    queue_timeout: readTimeout(map?.get("queue_timeout")) ?? defaults.queue_timeout,
+    slow_start: map?.get("slow_start")?.duration(0, MAX_TIMEOUT_MS, "0s to 596h") ?? defaults.slow_start,
+    resolve_interval: map?.get("resolve_interval")?.duration(1000, MAX_TIMEOUT_MS, "1s to 596h") ?? defaults.resolve_interval,
+    passive: readPassive(map?.get("passive")),
   };
+  const health = readHealth(map?.get("health"));
+  if (health) backend.health = health;
+  const hashKey = readHashKey(map?.get("hash_key"), balance);
+  if (hashKey) backend.hash_key = hashKey;
+  else if (balance === "hash" && map !== undefined) map.get("balance")!.fail(`needs hash_key (header:NAME, cookie:NAME, query:NAME or path), got "hash"`);
+  const sticky = readSticky(map?.get("sticky"));
+  if (sticky) backend.sticky = sticky;
+  return backend;
 }
 
-function readServers(backend: YamlMap): ServerConfig[] {
+function readHashKey(value: YamlValue | undefined, balance: BalanceName): HashKey | undefined {
+  if (value === undefined) return undefined;
+  if (balance !== "hash") return value.fail(`only applies to balance: hash, got balance ${JSON.stringify(balance)}`);
+  const text = value.text();
+  if (text === undefined) return undefined;
+  const key = parseHashKey(text);
+  return typeof key === "string" ? value.fail(key) : key;
+}
+
+/** `sticky: cookie` or `sticky: { cookie: NAME }`. */
+function readSticky(value: YamlValue | undefined): { cookie: string } | undefined {
+  if (value === undefined) return undefined;
+  if (!value.isMap()) {
+    return value.oneOf(["cookie"]) === undefined ? undefined : { cookie: DEFAULTS.backend.sticky_cookie };
+  }
+  const cookie = value.map(STICKY_KEYS)?.require("cookie");
+  const name = cookie?.text();
+  if (name === undefined) return undefined;
+  // RFC 6265 §4.1.1: a cookie name is an RFC 9110 token.
+  if (!TOKEN.test(name) || name.length > 64) return cookie!.fail(`must be a cookie name (letters, digits and !#$%&'*+-.^_\`|~), ${cookie!.got()}`);
+  return { cookie: name };
+}
+
+function readServers(backend: YamlMap, maxConns: number): ServerConfig[] {
   const value = backend.require("servers");
   const items = value?.list();
   if (value === undefined || items === undefined) return [];
@@ -49,7 +112,7 @@ function readServers(backend: YamlMap): ServerConfig[] {
   const servers: ServerConfig[] = [];
   const seen = new Map<string, number>();
   items.forEach((item, index) => {
-    const server = readServer(item);
+    const server = readServer(item, maxConns);
     if (server === undefined) return;
     const key = `${server.hostname.toLowerCase()} ${server.port}`;
     const first = seen.get(key);
@@ -64,20 +127,22 @@ function readServers(backend: YamlMap): ServerConfig[] {
   return servers;
 }
 
-/** `- 127.0.0.1:9001` or `- { address: 127.0.0.1:9001, weight: 2 }`. */
-function readServer(value: YamlValue): ServerConfig | undefined {
+/** `- 127.0.0.1:9001` or `- { address: 127.0.0.1:9001, weight: 2, max_conns: 100 }`. */
+function readServer(value: YamlValue, maxConns: number): ServerConfig | undefined {
   let address = value;
   let weight: number = DEFAULTS.server.weight;
+  let max_conns = maxConns;
   if (value.isMap()) {
     const map = value.map(SERVER_KEYS);
     weight = map?.get("weight")?.int(1, 1000) ?? weight;
+    max_conns = map?.get("max_conns")?.int(0, MAX_CONNS) ?? max_conns;
     const required = map?.require("address");
     if (required === undefined) return undefined;
     address = required;
   }
   const hostPort = address.address("server");
   if (hostPort === undefined) return undefined;
-  return { address: address.text()!, ...hostPort, weight };
+  return { address: address.text()!, ...hostPort, weight, max_conns };
 }
 
 function readTimeouts(value: YamlValue | undefined): BackendTimeouts {

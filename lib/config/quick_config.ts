@@ -1,6 +1,6 @@
 import type { ConfigError } from "./config_error.ts";
 import { parseHostPort } from "./parse_host_port.ts";
-import { type Config, DEFAULTS, type HostPort, type ServerConfig } from "./types.ts";
+import { type Config, defaultBackend, DEFAULTS, type HostPort, type ServerConfig } from "./types.ts";
 
 /** What `Config.source` and error labels say for a config built from flags. */
 export const COMMAND_LINE = "<command line>";
@@ -34,7 +34,7 @@ export function quickConfig(listen: string, to: string[]): { config: Config } | 
         s.hostname.toLowerCase() === hostPort.hostname.toLowerCase() && s.port === hostPort.port
       );
       if (duplicate) fail("--to", `same server given twice, got ${JSON.stringify(text)}`);
-      servers.push({ address: text, ...hostPort, weight: DEFAULTS.server.weight });
+      servers.push({ address: text, ...hostPort, weight: DEFAULTS.server.weight, max_conns: DEFAULTS.backend.max_conns });
     } catch (error) {
       fail("--to", (error as Error).message);
     }
@@ -43,7 +43,6 @@ export function quickConfig(listen: string, to: string[]): { config: Config } | 
 
   const name = "quick";
   const listener = DEFAULTS.listener;
-  const backend = DEFAULTS.backend;
   return {
     config: {
       listeners: [{
@@ -54,13 +53,7 @@ export function quickConfig(listen: string, to: string[]): { config: Config } | 
         limits: { ...listener.limits },
         timeouts: { ...listener.timeouts },
       }],
-      backends: new Map([[name, {
-        name,
-        balance: backend.balance,
-        servers,
-        timeouts: { ...backend.timeouts },
-        max_idle_conns: backend.max_idle_conns,
-      }]]),
+      backends: new Map([[name, defaultBackend(name, servers)]]),
       log: { ...DEFAULTS.log },
       source: COMMAND_LINE,
     },

@@ -20,6 +20,12 @@ export interface Config {
   /** Where traffic goes, by name. May be empty when every route responds or redirects. */
   backends: Map<string, BackendConfig>;
   log: LogConfig;
+  /**
+   * DNS server asked for the addresses of servers given as names, `ip:port` (like nginx's
+   * `resolver`). Default: the system's resolver (getaddrinfo: /etc/hosts, then DNS), which
+   * gives no TTL.
+   */
+  resolver?: HostPort;
   /** The file the config came from, or `"<command line>"` for quick mode. */
   source: string;
 }
@@ -95,26 +101,97 @@ export interface RouteConfig {
   action: RouteAction;
 }
 
-export type BalanceName = "round_robin";
+/** One name per policy file in `lib/balance/`. */
+export type BalanceName = "round_robin" | "least_conn" | "random_two" | "ip_hash" | "hash" | "first";
+
+/** Where `balance: hash` takes its key from (`hash_key:`). */
+export type HashKey =
+  | { from: "header"; name: string }
+  | { from: "cookie"; name: string }
+  | { from: "query"; name: string }
+  | { from: "path" };
 
 export interface ServerConfig {
   /** As written, `host:port`; used in logs and error messages. */
   address: string;
+  /** IP literal or DNS name (a name becomes one server per address it resolves to). */
   hostname: string;
   port: number;
   /** Relative share of requests, integer 1..1000. Default 1. */
   weight: number;
+  /** Most requests (HTTP) or tunnels (TCP) in flight to this server at once; 0 = no limit. Default: the backend's `max_conns`. */
+  max_conns: number;
 }
 
 export interface BackendConfig {
   name: string;
   /** Selection policy, one per file in `lib/balance/`. Default `round_robin`. */
   balance: BalanceName;
+  /** Required with `balance: hash`, not allowed otherwise: `header:NAME`, `cookie:NAME`, `path` or `query:NAME`. */
+  hash_key?: HashKey;
+  /**
+   * `sticky: cookie` (or `{ cookie: NAME }`): responses carry a cookie naming the chosen server
+   * (an opaque id, never its address), and later requests with it go to that server while it is
+   * available. Default: off.
+   */
+  sticky?: { cookie: string };
   /** At least one. */
   servers: ServerConfig[];
   timeouts: BackendTimeouts;
   /** Idle keep-alive connections kept per server for reuse. Default 128; 0 disables pooling. */
   max_idle_conns: number;
+  /**
+   * Further attempts on other servers after a failed one. Default: number of servers - 1
+   * (each server once). 0 disables retries.
+   */
+  retries: number | "auto";
+  /** No new attempt starts once this long has passed since the first one. Default 30s. */
+  retry_timeout: number;
+  /** Request bodies up to this size are kept in memory so that they can be retried; larger ones are not retried. Default 64 KiB; 0 = never retry a request with a body. */
+  retry_body_limit: number;
+  /** Default per-server `max_conns`. Default 0 (no limit). */
+  max_conns: number;
+  /** How long a request waits for a free server when every server is at `max_conns`; then 503. Default 10s. */
+  queue_timeout: number;
+  /** A server that comes (back) up receives a share ramping from 0 to its weight over this time. Default 0 (off). */
+  slow_start: number;
+  /** Servers given as DNS names are re-resolved this often (sooner when the answer's TTL is shorter, never sooner than 1s). Default 30s. */
+  resolve_interval: number;
+  /** Active health checks; absent = none (servers count as up). */
+  health?: HealthConfig;
+  passive: PassiveHealthConfig;
+}
+
+export interface HealthConfig {
+  /** `http` (default: a GET, the status must match `expect_status`) or `tcp` (the connect must succeed). */
+  type: "http" | "tcp";
+  /** HTTP checks: the path (and query) requested. Default `/`. */
+  path: string;
+  /** HTTP checks: the Host header sent. Default: the server's address. */
+  host?: string;
+  /** HTTP checks: statuses that pass, as inclusive ranges. Default 200-399. */
+  expect_status: [number, number][];
+  /** Time from the end of one check to the start of the next, per server. Default 5s. */
+  interval: number;
+  /** A check that has not finished (connect + response head) within this time fails. Default 2s. */
+  timeout: number;
+  /** Consecutive passes that bring a down server up. Default 2. */
+  rise: number;
+  /** Consecutive failures that take an up server down. Default 3. */
+  fall: number;
+}
+
+export interface PassiveHealthConfig {
+  /**
+   * Failures on real traffic (connect refused or timed out, reset or closed before a response,
+   * response timeout, a status in `fail_status`) within `fail_timeout` that mark a server down
+   * for `fail_timeout`. Default 1 (nginx's max_fails); 0 disables passive health.
+   */
+  max_fails: number;
+  /** The window failures are counted in, and how long a server then stays down. Default 10s. */
+  fail_timeout: number;
+  /** Response statuses counted as failures. Default none. */
+  fail_status: number[];
 }
 
 export interface BackendTimeouts {
@@ -140,10 +217,40 @@ export const DEFAULTS = {
     balance: "round_robin" as BalanceName,
     timeouts: { connect: 5_000, response: 60_000, idle: 30_000 },
     max_idle_conns: 128,
+    retries: "auto" as const,
+    retry_timeout: 30_000,
+    retry_body_limit: 64 * 1024,
+    max_conns: 0,
+    queue_timeout: 10_000,
+    slow_start: 0,
+    resolve_interval: 30_000,
+    sticky_cookie: "ferry_server",
   },
+  health: { type: "http" as const, path: "/", expect_status: [[200, 399]] as [number, number][], interval: 5_000, timeout: 2_000, rise: 2, fall: 3 },
+  passive: { max_fails: 1, fail_timeout: 10_000, fail_status: [] as number[] },
   server: { weight: 1 },
   route: { path: "/" },
   respond: { status: 200, body: "" },
   redirect: { status: 302 },
   log: { access: "stdout" },
 } as const;
+
+/** A backend with every setting at its default: quick mode's, and a base for tests. */
+export function defaultBackend(name: string, servers: ServerConfig[]): BackendConfig {
+  const d = DEFAULTS.backend;
+  return {
+    name,
+    balance: d.balance,
+    servers,
+    timeouts: { ...d.timeouts },
+    max_idle_conns: d.max_idle_conns,
+    retries: d.retries,
+    retry_timeout: d.retry_timeout,
+    retry_body_limit: d.retry_body_limit,
+    max_conns: d.max_conns,
+    queue_timeout: d.queue_timeout,
+    slow_start: d.slow_start,
+    resolve_interval: d.resolve_interval,
+    passive: { ...DEFAULTS.passive, fail_status: [] },
+  };
+}

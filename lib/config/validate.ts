@@ -8,9 +8,10 @@ import { readBackends } from "./_read_backend.ts";
 import { readListeners } from "./_read_listener.ts";
 import type { BackendRef } from "./_shared.ts";
 import { Walk, type YamlValue } from "./_yaml_value.ts";
-import { type Config, DEFAULTS, type LogConfig } from "./types.ts";
+import { IPV4, IPV6 } from "./_patterns.ts";
+import { type Config, DEFAULTS, type HostPort, type LogConfig } from "./types.ts";
 
-const ROOT_KEYS = ["log", "listeners", "backends"];
+const ROOT_KEYS = ["log", "listeners", "backends", "resolver"];
 const LOG_KEYS = ["access"];
 
 export function validateConfig(
@@ -34,6 +35,8 @@ export function validateConfig(
     log: readLog(map?.get("log")),
     source: file,
   };
+  const resolver = readResolver(map?.get("resolver"));
+  if (resolver) config.resolver = resolver;
 
   const defined = [...config.backends.keys()];
   for (const { name, at } of refs) {
@@ -47,6 +50,14 @@ export function validateConfig(
     return { errors: walk.errors.toSorted((a, b) => a.line - b.line || a.col - b.col) };
   }
   return { config };
+}
+
+/** `resolver: 127.0.0.1:53`: a DNS server by IP address (a name would need a resolver of its own). */
+function readResolver(value: YamlValue | undefined): HostPort | undefined {
+  const hp = value?.address("server");
+  if (hp === undefined) return undefined;
+  if (!IPV4.test(hp.hostname) && !IPV6.test(hp.hostname)) return value!.fail(`must be an IP address and port, like "127.0.0.1:53", ${value!.got()}`);
+  return hp;
 }
 
 function readLog(value: YamlValue | undefined): LogConfig {

@@ -1,409 +1,118 @@
 /**
- * Proxying one HTTP request to a backend, top to bottom: connect (pool or dial, failing over
- * between servers), send the head, stream the request body while waiting for the response,
- * relay interim responses, send the response head, stream the response body, then decide
- * whether each side's connection can be kept.
+ * Proxying one HTTP request to a backend, top to bottom: pick a server (sticky cookie, then the
+ * policy), take a pooled connection or dial, run the exchange (lib/http/exchange.ts), and when
+ * the server fails before any response byte reached the client, decide whether the request may
+ * go to another server.
+ *
+ * Retry rules (Pingora's and nginx's `proxy_next_upstream`): a connect that failed sent nothing,
+ * so it is always retried; a request that may have reached a server is retried only when it is
+ * idempotent (RFC 9110 §9.2.2) and its body, if any, was small enough to keep
+ * (`retry_body_limit`). No new attempt starts after `retry_timeout`, nor beyond `retries`, nor
+ * once anything (an interim response) was sent to the client.
  */
-import { asProxyError, ProxyError } from "../errors.ts";
-import { Deadline } from "../net/deadline.ts";
-import { BufReader } from "../net/reader.ts";
-import { writeAll, writeWithin } from "../net/socket_writer.ts";
-import type { Conn } from "../runtime/mod.ts";
-import { type Backend, connectAny, type DialFailure } from "../upstream/backend.ts";
+import { hashKeyOf } from "../balance/hash_key.ts";
+import { ProxyError } from "../errors.ts";
+import { ConnError } from "../runtime/mod.ts";
+import type { Backend } from "../upstream/backend.ts";
 import type { UpstreamServer } from "../upstream/server.ts";
-import { copyBody, type CopyOptions } from "./body.ts";
-import type { Framing } from "./framing.ts";
-import { appendVia } from "./forwarded.ts";
-import { type Fields, removeAll, set } from "./headers.ts";
-import { stripHopByHop } from "./hop_by_hop.ts";
-import { parseResponseHead, type ResponseHead, responseFraming } from "./parse_response.ts";
-import type { RequestHead } from "./parse_request.ts";
+import { BodyTape } from "./body_tape.ts";
+import { type Attempt, type Exchange, exchangeOnce, failed, type Failure, type ProxyContext, type ProxyOutcome } from "./exchange.ts";
+import type { Fields } from "./headers.ts";
 import { prepareRequestHead } from "./prepare_request.ts";
-import { serializeResponseHead } from "./serialize.ts";
-import { tunnel } from "../net/pipe.ts";
+import { stickyCookieField, stickyIdOf } from "./sticky_cookie.ts";
 
-/** Largest response head accepted from a backend. */
-const MAX_RESPONSE_HEAD = 64 * 1024;
-const MAX_RESPONSE_FIELDS = 200;
-/** Most 1xx responses relayed before the final one. */
-const MAX_INTERIM_RESPONSES = 32;
+export type { ProxyContext, ProxyOutcome } from "./exchange.ts";
 
 /** RFC 9110 §9.2.2: methods whose repetition has the same effect, safe to retry. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 
-export interface ProxyOutcome {
-  /** Status sent to the client (0 when nothing could be sent). */
-  status: number;
-  /** Response body bytes sent to the client. */
-  bytes: number;
-  /** The server that answered, for the access log. */
-  upstream: string | null;
-  /** Whether the client connection may carry another request. */
-  keepAlive: boolean;
-  /** Set when the client must be answered with an error page (nothing was sent yet). */
-  error?: ProxyError;
-  /** Set when the connection was handed over to a tunnel (101) and is finished. */
-  upgraded?: boolean;
-}
-
-export interface ProxyContext {
-  client: Conn;
-  reader: BufReader;
-  req: RequestHead;
-  backend: Backend;
-  clientIp: string;
-  proto: string;
-  /** Longest time one write to the client may take (the listener's `timeouts.send`), ms. */
-  sendTimeoutMs: number;
-  /** Reports a failure worth an operator's attention (error log). */
-  report: (message: string) => void;
-}
-
 export async function proxyRequest(ctx: ProxyContext): Promise<ProxyOutcome> {
   const { req, backend } = ctx;
-  const picked = await connectAny(backend, { clientAddr: ctx.clientIp }, { usePool: !req.upgrade });
-  if ("failures" in picked) return connectFailure(ctx, picked.failures);
+  const cfg = backend.config;
+  const pick = { clientAddr: ctx.clientIp, hashKey: cfg.hash_key ? hashKeyOf(cfg.hash_key, req) : undefined };
+  const stickyId = cfg.sticky ? stickyIdOf(req, cfg.sticky.cookie) : undefined;
+  const started = Date.now();
+  const tried = new Set<UpstreamServer>();
+  const touched = { client: false };
+  // Bodies are kept only while they may still be needed for another attempt.
+  const tape = req.body.kind !== "none" && cfg.retry_body_limit > 0 && backend.maxAttempts > 1 ? new BodyTape(cfg.retry_body_limit) : undefined;
+  const errors: ProxyError[] = [];
+  let bodyRead = req.body.kind === "none";
 
-  const server = picked.server;
-  return await withInflight(server, async () => {
-    const head = prepareRequestHead(req, { clientIp: ctx.clientIp, proto: ctx.proto, fallbackHost: server.address });
-    let exchange = await exchangeOnce(ctx, server, picked.conn, head);
-    // A pooled connection the backend closed just before we used it fails before any response
-    // byte. Retrying once on a fresh connection is safe when the request was idempotent and had
-    // no body that could have been consumed (RFC 9112 §9.3.1, as Go's transport does).
-    if (exchange.kind === "stale" && picked.reused && IDEMPOTENT.has(req.method) && req.body.kind === "none") {
-      // A fresh connection, through the policy again: if the server itself is gone (restarted,
-      // dead), the retry moves on to another server instead of failing on the same one.
-      const again = await connectAny(backend, { clientAddr: ctx.clientIp }, { usePool: false });
-      if ("failures" in again) return connectFailure(ctx, again.failures);
-      return await withInflight(again.server, async () => {
-        const retried = await exchangeOnce(ctx, again.server, again.conn, head);
-        return retried.kind === "done" ? retried.outcome : staleFailure(ctx, again.server, retried.bodyDone);
-      });
-    }
-    return exchange.kind === "done" ? exchange.outcome : staleFailure(ctx, server, exchange.bodyDone);
-  });
-}
-
-async function withInflight<T>(server: UpstreamServer, fn: () => Promise<T>): Promise<T> {
-  server.inflight++;
-  try {
-    return await fn();
-  } finally {
-    server.inflight--;
-  }
-}
-
-function staleFailure(ctx: ProxyContext, server: UpstreamServer, bodyDone: boolean): ProxyOutcome {
-  return fail(ctx, server, new ProxyError("upstream_closed", `upstream "${server.address}" closed the connection before responding`), bodyDone);
-}
-
-type Exchange =
-  | { kind: "done"; outcome: ProxyOutcome }
-  /** Nothing came back from a connection that failed before any response byte. */
-  | { kind: "stale"; bodyDone: boolean };
-
-async function exchangeOnce(ctx: ProxyContext, server: UpstreamServer, up: Conn, head: Uint8Array): Promise<Exchange> {
-  const { req, client, backend } = ctx;
-  const upReader = new BufReader(up);
-  const timeouts = backend.config.timeouts;
-  // nginx's proxy_read_timeout semantics: the time allowed between two reads from the server,
-  // so a long download that keeps moving is never cut.
-  const responseDeadline = new Deadline(() => up.close()).arm(timeouts.response);
-
-  // A small body that arrived whole with the head goes out in the same write.
-  const inline = req.body.kind === "length" && ctx.reader.buffered >= req.body.length ? req.body.length : 0;
-  try {
-    await writeAll(up, inline ? concat(head, ctx.reader.take(inline)) : head);
-  } catch {
-    up.close();
-    responseDeadline.clear();
-    return { kind: "stale", bodyDone: req.body.kind === "none" };
-  }
-
-  // The request body streams while the response is awaited: a server may answer early
-  // (413, 417, a redirect) without reading it all, and Expect: 100-continue needs both at once.
-  const body = startRequestBody(ctx, up, () => responseDeadline.arm(timeouts.response), inline > 0);
-  /** Gives up on this server before any response byte reached the client: answer with `err`. */
-  const giveUp = (err: ProxyError): Exchange => {
-    responseDeadline.clear();
-    up.close();
-    return { kind: "done", outcome: failOutcome(ctx, server, err, body) };
-  };
-
-  let res: ResponseHead;
-  let interims = 0;
   for (;;) {
-    const got = await upReader.readHead(MAX_RESPONSE_HEAD, MAX_RESPONSE_HEAD).catch(() => null);
-    const timedOut = responseDeadline.expired;
-    if (body.error) {
-      // The client's body was broken or the client left: that, not the server, is the story.
-      responseDeadline.clear();
-      up.close();
-      return { kind: "done", outcome: failed(body.error, false) };
-    }
-    if (!got || !got.ok) {
-      const at = `upstream "${server.address}"`;
-      if (timedOut) return giveUp(new ProxyError("upstream_timeout", `${at} did not respond within ${timeouts.response} ms`));
-      if (!got || got.reason === "eof") {
-        responseDeadline.clear();
-        up.close();
-        body.cancel();
-        return { kind: "stale", bodyDone: body.done };
-      }
-      switch (got.reason) {
-        case "malformed":
-          return giveUp(new ProxyError("upstream_bad_response", `${at} sent a malformed response head (bare LF or control byte)`));
-        case "line_too_long":
-        case "head_too_long":
-          return giveUp(new ProxyError("upstream_bad_response", `${at} sent a response head larger than ${MAX_RESPONSE_HEAD} bytes`));
-        case "truncated":
-          return giveUp(new ProxyError("upstream_closed", `${at} closed the connection in the middle of the response head`));
-      }
-    }
+    const server = await backend.acquire(pick, tried, stickyId);
+    if (typeof server === "string") return noServer(ctx, server, errors, bodyRead);
+    tried.add(server);
+    const addFields: Fields = cfg.sticky && server.id !== stickyId ? [stickyCookieField(cfg.sticky.cookie, server.id)] : [];
+    let ex: Exchange;
     try {
-      res = parseResponseHead(got.head, MAX_RESPONSE_FIELDS);
-    } catch (e) {
-      return giveUp(withServer(asProxyError(e), server));
+      ex = await attempt(ctx, server, {
+        head: prepareRequestHead(req, { clientIp: ctx.clientIp, proto: ctx.proto, fallbackHost: server.address }),
+        // The body is read from the client once; later attempts send the kept copy.
+        replay: bodyRead && req.body.kind !== "none" ? tape?.bytes() ?? null : null,
+        tape: bodyRead ? undefined : tape,
+        addFields,
+        touched,
+      });
+    } finally {
+      backend.release(server);
     }
-    if (res.status >= 200 || res.status === 101) break;
-    // A server may send several 1xx (100, then 103s), but an endless stream of them is a server
-    // stuck in a loop, not a response.
-    if (++interims > MAX_INTERIM_RESPONSES) {
-      return giveUp(new ProxyError("upstream_bad_response", `upstream "${server.address}" sent more than ${MAX_INTERIM_RESPONSES} interim (1xx) responses`));
-    }
-    responseDeadline.arm(timeouts.response);
-    // RFC 9110 §15.2: interim responses are forwarded, but never to an HTTP/1.0 client.
-    if (req.version === "HTTP/1.1") {
-      const interim = serializeResponseHead("HTTP/1.1", res.status, res.reason, stripHopByHop(res.fields));
-      try {
-        await writeAll(client, interim);
-      } catch {
-        responseDeadline.clear();
-        up.close();
-        return { kind: "done", outcome: clientGone(server) };
-      }
-    }
-  }
+    if (ex.kind === "done") return ex.outcome;
 
-  if (res.status === 101) {
-    responseDeadline.clear();
-    return { kind: "done", outcome: await upgrade(ctx, server, up, upReader, res, body) };
+    const f = ex.failure;
+    errors.push(f.err);
+    if (f.serverFault) backend.reportFailure(server, f.err.message);
+    if (f.reached) bodyRead = f.bodyDone;
+    const replayable = req.body.kind === "none" || !f.reached || (f.bodyDone && tape?.bytes() != null);
+    const mayRepeat = !f.reached || (IDEMPOTENT.has(req.method) && !req.upgrade);
+    const retry = mayRepeat && replayable && !touched.client && tried.size < backend.maxAttempts &&
+      Date.now() - started < cfg.retry_timeout;
+    if (!retry) return giveUp(ctx, server, errors, f.reached ? f.bodyDone : bodyRead);
   }
-
-  let framing: Framing;
-  try {
-    framing = responseFraming(res, req.method);
-  } catch (e) {
-    return giveUp(withServer(asProxyError(e), server));
-  }
-
-  // Keep-alive towards the client (RFC 9112 §9.3): the client asked for it, and the body's end
-  // can be seen without closing. A chunked body cannot be sent to an HTTP/1.0 client (RFC 9112
-  // §7.1), so it is decoded and delimited by closing.
-  const dechunk = framing.kind === "chunked" && req.version === "HTTP/1.0";
-  let clientKeep = req.keepAlive && framing.kind !== "close" && !dechunk;
-  // If the request body is still unread, the next request cannot be found in the stream.
-  if (!body.done) clientKeep = false;
-  const fields = responseFields(res, framing, dechunk, clientKeep, req);
-  const resHead = serializeResponseHead("HTTP/1.1", res.status, res.reason, fields);
-
-  const progress = { written: false, bodyBytes: 0 };
-  try {
-    await sendResponse(upReader, framing, resHead, {
-      dst: client,
-      dechunk,
-      srcError: (m, cause, malformed) =>
-        new ProxyError(
-          malformed ? "upstream_bad_response" : responseDeadline.expired ? "upstream_timeout" : "upstream_closed",
-          `upstream "${server.address}": ${m}`,
-          { cause },
-        ),
-      dstError: (m, cause) => new ProxyError("client_closed", `client went away: ${m}`, { cause }),
-      // Only time spent waiting for the server counts; a slow client is not the server's fault.
-      onReadStart: () => responseDeadline.arm(timeouts.response),
-      onRead: () => responseDeadline.clear(),
-      writeTimeoutMs: ctx.sendTimeoutMs,
-      progress,
-    });
-  } catch (e) {
-    responseDeadline.clear();
-    up.close();
-    const err = asProxyError(e);
-    // Nothing sent yet (the head waits to go out with the first body bytes): the client can
-    // still get an honest error page.
-    if (!progress.written && err.side === "upstream") return giveUp(err);
-    // The head is out: the only honest signal left is to abort the connection, so the client
-    // never takes a truncated body for a complete one.
-    client.close();
-    if (err.side === "upstream") ctx.report(err.message);
-    body.cancel();
-    return { kind: "done", outcome: { status: res.status, bytes: progress.bodyBytes, upstream: server.address, keepAlive: false } };
-  }
-  const bytes = progress.bodyBytes;
-  responseDeadline.clear();
-
-  if (!body.done) {
-    // The server answered without reading the whole body; neither connection is in sync now.
-    body.cancel();
-    up.close();
-    return { kind: "done", outcome: { status: res.status, bytes, upstream: server.address, keepAlive: false } };
-  }
-  const upKeep = res.keepAlive && framing.kind !== "close";
-  if (upKeep) server.pool.put(up);
-  else up.close();
-  return { kind: "done", outcome: { status: res.status, bytes, upstream: server.address, keepAlive: clientKeep } };
 }
 
 /**
- * Sends the response head and body. Most responses are small and already read whole with their
- * head: those go out in one write, without the streaming machinery; everything else streams.
+ * One attempt on one server: a pooled connection when there is one, else a new one. A pooled
+ * connection that the server had already closed fails before any response byte; then the same
+ * request goes once more on a fresh connection to the same server, when repeating it is safe
+ * (RFC 9112 §9.3.1, as Go's transport does).
  */
-function sendResponse(upReader: BufReader, framing: Framing, head: Uint8Array, opts: CopyOptions & { dst: Conn; progress: { written: boolean; bodyBytes: number } }): Promise<unknown> {
-  const whole = framing.kind === "none" ? 0 : framing.kind === "length" && upReader.buffered >= framing.length ? framing.length : -1;
-  if (whole < 0) return copyBody(upReader, framing, { ...opts, prefix: head });
-  return writeWithin(opts.dst, whole > 0 ? concat(head, upReader.take(whole)) : head, opts.writeTimeoutMs).then(() => {
-    opts.progress.written = true;
-    opts.progress.bodyBytes = whole;
-  }, (e) => {
-    throw opts.dstError(`writing response failed: ${(e as Error).message}`, e);
-  });
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
-/** The response fields sent to the client. */
-function responseFields(res: ResponseHead, framing: Framing, dechunk: boolean, keepAlive: boolean, req: RequestHead): Fields {
-  let fields = appendVia(stripHopByHop(res.fields), res.version.slice(5));
-  if (framing.kind === "length") fields = set(fields, "Content-Length", String(framing.length));
-  if (framing.kind === "chunked" && !dechunk) fields.push(["Transfer-Encoding", "chunked"]);
-  if (dechunk) fields = removeAll(fields, new Set(["content-length", "trailer"]));
-  if (!keepAlive) fields.push(["Connection", "close"]);
-  else if (req.version === "HTTP/1.0") fields.push(["Connection", "keep-alive"]);
-  return fields;
-}
-
-/** Switching protocols (RFC 9110 §15.2.2): from here on both connections are one byte tunnel. */
-async function upgrade(
-  ctx: ProxyContext,
-  server: UpstreamServer,
-  up: Conn,
-  upReader: BufReader,
-  res: ResponseHead,
-  body: RequestBody,
-): Promise<ProxyOutcome> {
-  if (!ctx.req.upgrade) {
-    up.close();
-    return failOutcome(ctx, server, new ProxyError("upstream_bad_response", `upstream "${server.address}" switched protocols without being asked to`), body);
+async function attempt(ctx: ProxyContext, server: UpstreamServer, a: Omit<Attempt, "server" | "up">): Promise<Exchange> {
+  const { req, backend } = ctx;
+  const pooled = req.upgrade ? null : server.pool.take();
+  if (pooled) {
+    const ex = await exchangeOnce(ctx, { ...a, server, up: pooled });
+    const safe = IDEMPOTENT.has(req.method) && (req.body.kind === "none" || a.replay !== null);
+    if (ex.kind === "done" || !ex.failure.stale || !safe) return ex;
   }
-  await body.settled;
-  if (body.error) {
-    up.close();
-    return failed(body.error, false);
-  }
-  const fields = appendVia(stripHopByHop(res.fields), res.version.slice(5));
-  const protocol = res.fields.find(([n]) => n.toLowerCase() === "upgrade")?.[1] ?? ctx.req.upgrade;
-  fields.push(["Connection", "upgrade"], ["Upgrade", protocol]);
   try {
-    await writeAll(ctx.client, serializeResponseHead("HTTP/1.1", 101, res.reason, fields));
-  } catch {
-    up.close();
-    return clientGone(server);
+    return await exchangeOnce(ctx, { ...a, server, up: await backend.dial(server) });
+  } catch (e) {
+    const why = e instanceof ConnError ? e.message : String(e);
+    const err = new ProxyError("connect_failed", `cannot connect to upstream "${server.address}": ${why}`);
+    const failure: Failure = { err, reached: false, bodyDone: false, stale: false, serverFault: true };
+    return { kind: "failed", failure };
   }
-  const clientAhead = ctx.reader.buffered ? ctx.reader.take(ctx.reader.buffered).slice() : undefined;
-  const upAhead = upReader.buffered ? upReader.take(upReader.buffered).slice() : undefined;
-  await tunnel(ctx.client, up, { aHead: clientAhead, bHead: upAhead });
-  return { status: 101, bytes: 0, upstream: server.address, keepAlive: false, upgraded: true };
 }
 
-interface RequestBody {
-  /** The whole body reached the server. */
-  readonly done: boolean;
-  /** Set when the body failed on the client's side (malformed, client gone). */
-  readonly error: ProxyError | null;
-  readonly settled: Promise<void>;
-  /**
-   * Gives up on the client's body: its failure is no longer reported. The copy ends when the
-   * caller closes the client connection, which it must do since the stream is out of sync.
-   */
-  cancel(): void;
-}
-
-/** `onProgress` runs whenever body bytes move: the server is not late while it is still being sent the request. */
-function startRequestBody(ctx: ProxyContext, up: Conn, onProgress: () => void, alreadySent: boolean): RequestBody {
-  const { req, reader } = ctx;
-  const none = req.body.kind === "none" || alreadySent;
-  const state = { done: none, error: null as ProxyError | null, cancelled: false };
-  const settled = none ? Promise.resolve() : copyBody(reader, req.body, {
-    dst: up,
-    srcError: (m, cause, malformed) => new ProxyError(malformed ? "bad_request" : "client_closed", `request body from client: ${m}`, { cause }),
-    // The server stopped reading (it may already be answering); its response tells the rest.
-    dstError: (m, cause) => new ProxyError("upstream_closed", `sending request body: ${m}`, { cause }),
-    onRead: onProgress,
-  }).then(
-    () => {
-      state.done = true;
-    },
-    (e) => {
-      const err = asProxyError(e);
-      if (err.side === "client" && !state.cancelled) {
-        state.error = err;
-        // Wake the response wait: there is no point in waiting for an answer to half a request.
-        up.close();
-      }
-    },
-  );
-  return {
-    get done() {
-      return state.done;
-    },
-    get error() {
-      return state.error;
-    },
-    settled,
-    cancel() {
-      state.cancelled = true;
-    },
-  };
-}
-
-function connectFailure(ctx: ProxyContext, failures: DialFailure[]): ProxyOutcome {
-  if (failures.length === 0) {
-    const err = new ProxyError("no_server", `no available server in backend "${ctx.backend.name}"`);
-    ctx.report(err.message);
-    return failed(err, ctx.req.body.kind === "none" && ctx.req.keepAlive);
-  }
-  const detail = failures.map((f) => `cannot connect to upstream "${f.server.address}": ${f.error.message}`).join("; ");
-  const err = new ProxyError("connect_failed", detail);
+/** No server could be had at all: none available, or all busy for the whole queue timeout. */
+function noServer(ctx: ProxyContext, why: "none" | "queue_timeout", errors: ProxyError[], bodyRead: boolean): ProxyOutcome {
+  if (errors.length > 0) return giveUp(ctx, null, errors, bodyRead);
+  const err = why === "queue_timeout"
+    ? new ProxyError("queue_timeout", `every server of backend "${ctx.backend.name}" stayed at max_conns for ${ctx.backend.config.queue_timeout} ms`)
+    : new ProxyError("no_server", `no available server in backend "${ctx.backend.name}"`);
   ctx.report(err.message);
-  // The request body was never read: the connection cannot be reused unless there was none.
-  return failed(err, ctx.req.body.kind === "none" && ctx.req.keepAlive);
+  return failed(err, bodyRead && ctx.req.keepAlive);
 }
 
-function fail(ctx: ProxyContext, server: UpstreamServer, err: ProxyError, bodyDone: boolean): ProxyOutcome {
+/**
+ * Answers the client with the last failure; the message lists every attempt so the error log
+ * tells the whole story. The connection stays usable only when the request body was consumed.
+ */
+function giveUp(ctx: ProxyContext, server: UpstreamServer | null, errors: ProxyError[], bodyDone: boolean): ProxyOutcome {
+  const last = errors[errors.length - 1];
+  const err = errors.length === 1 ? last : new ProxyError(last.kind, errors.map((e) => e.message).join("; "), { cause: last });
   ctx.report(err.message);
-  return { ...failed(err, bodyDone && ctx.req.keepAlive), upstream: server.address };
+  return { ...failed(err, bodyDone && ctx.req.keepAlive), upstream: server?.address ?? null };
 }
 
-function failOutcome(ctx: ProxyContext, server: UpstreamServer, err: ProxyError, body: RequestBody): ProxyOutcome {
-  body.cancel();
-  return fail(ctx, server, err, body.done);
-}
-
-function failed(err: ProxyError, keepAlive: boolean): ProxyOutcome {
-  return { status: err.status, bytes: 0, upstream: null, keepAlive, error: err };
-}
-
-function clientGone(server: UpstreamServer): ProxyOutcome {
-  return { status: 499, bytes: 0, upstream: server.address, keepAlive: false };
-}
-
-function withServer(err: ProxyError, server: UpstreamServer): ProxyError {
-  if (err.side !== "upstream" || err.message.includes(server.address)) return err;
-  return new ProxyError(err.kind, `upstream "${server.address}": ${err.message}`, { cause: err });
-}

@@ -65,6 +65,11 @@ export class AccessLog {
     }
   }
 
+  /** Where lines go, as configured. */
+  get target(): string {
+    return this.#target;
+  }
+
   #fail(e: Error): void {
     if (this.#target === "off") return;
     errorLog(`cannot write access log "${this.#target}": ${e.message}; access logging is off from now on`);

@@ -1,11 +1,16 @@
 /**
- * Turns a validated config into running listeners: binds every listener (all or none), builds
- * the backends and routers, and serves each accepted connection in its mode. `stop()` drains:
- * listeners close at once, idle keep-alive connections are closed, busy ones may finish their
- * exchange within the grace period.
+ * Turns a validated config into running listeners: builds the backends (resolving DNS names),
+ * binds every listener (all or none), and serves each accepted connection in its mode.
+ *
+ * `reload()` applies a new config without dropping a connection: listeners whose address and
+ * mode stay keep their socket and switch to the new routes for their next request; new ones are
+ * bound (all or none, else the old config stays); removed ones stop accepting. Backends are
+ * rebuilt, taking over every server whose address stays, with its counters and health.
+ * `stop()` drains: listeners close at once, idle keep-alive connections are closed, busy ones
+ * may finish their exchange within the grace period.
  */
 import type { Config, ListenerConfig } from "../config/types.ts";
-import { serveHttpConn, type HttpContext } from "../http/serve_conn.ts";
+import { type HttpContext, serveHttpConn } from "../http/serve_conn.ts";
 import { AccessLog, errorLog } from "../log/access_log.ts";
 import { Router } from "../route/match.ts";
 import { type Conn, ConnError, type Listener, runtime } from "../runtime/mod.ts";
@@ -22,6 +27,8 @@ export interface BoundListener {
 
 export interface RunningServer {
   listeners: BoundListener[];
+  /** Applies a new config; throws a ListenError (and keeps the old config) when a new port cannot be bound. */
+  reload(config: Config): Promise<void>;
   /** Stops accepting, then waits up to `graceMs` for open connections before closing them. */
   stop(graceMs: number): Promise<void>;
 }
@@ -29,67 +36,150 @@ export interface RunningServer {
 /** ferry cannot start: a port cannot be bound, or the access log cannot be opened (exit 1). */
 export class ListenError extends Error {}
 
-export function startServer(config: Config): RunningServer {
-  let accessLog: AccessLog;
-  try {
-    accessLog = new AccessLog(config.log.access);
-  } catch (e) {
-    throw new ListenError((e as Error).message);
-  }
-  const backends = new Map<string, Backend>();
-  for (const [name, cfg] of config.backends) backends.set(name, new Backend(cfg));
-  const tracker = new ConnTracker();
-  const bound: { cfg: ListenerConfig; listener: Listener }[] = [];
+/** A bound socket and what its connections are served with now (swapped by a reload). */
+interface Live {
+  cfg: ListenerConfig;
+  listener: Listener;
+  http: HttpContext;
+}
 
-  for (const cfg of config.listeners) {
-    const onConn = connHandler(cfg, backends, accessLog, tracker);
-    try {
-      bound.push({ cfg, listener: runtime.listen({ hostname: cfg.listen.hostname, port: cfg.listen.port }, onConn) });
-    } catch (e) {
-      for (const b of bound) b.listener.close();
-      const why = e instanceof ConnError ? e.message : String(e);
-      throw new ListenError(`cannot listen on "${formatAddr(cfg.listen.hostname, cfg.listen.port)}" (listener "${cfg.name}"): ${why}`);
-    }
+export async function startServer(config: Config): Promise<RunningServer> {
+  const tracker = new ConnTracker();
+  let accessLog = openAccessLog(config.log.access);
+  let backends = await buildBackends(config, new Map());
+  let live: Live[];
+  try {
+    live = bindAll(config.listeners, [], backends, accessLog, tracker);
+  } catch (e) {
+    for (const b of backends.values()) b.stop();
+    throw e;
   }
 
   return {
-    listeners: bound.map(({ cfg, listener }) => ({
-      name: cfg.name,
-      mode: cfg.mode,
-      address: formatAddr(listener.addr.hostname || cfg.listen.hostname, listener.addr.port),
-    })),
+    get listeners() {
+      return live.map(describe);
+    },
+    async reload(next: Config) {
+      const nextLog = next.log.access === accessLog.target ? accessLog : openAccessLog(next.log.access);
+      const nextBackends = await buildBackends(next, backends);
+      let nextLive: Live[];
+      try {
+        nextLive = bindAll(next.listeners, live, nextBackends, nextLog, tracker);
+      } catch (e) {
+        for (const b of nextBackends.values()) b.stop();
+        // The old backends take their servers back.
+        for (const b of backends.values()) b.reclaim();
+        throw e;
+      }
+      for (const old of live) if (!nextLive.some((l) => l.listener === old.listener)) old.listener.close();
+      for (const b of backends.values()) b.stop();
+      if (nextLog !== accessLog) accessLog.flush();
+      live = nextLive;
+      backends = nextBackends;
+      accessLog = nextLog;
+    },
     async stop(graceMs: number) {
-      for (const b of bound) b.listener.close();
+      for (const l of live) l.listener.close();
       tracker.draining = true;
       tracker.closeIdle();
       await tracker.waitAll(graceMs);
       tracker.closeAll();
-      for (const b of backends.values()) b.close();
+      for (const b of backends.values()) b.stop();
       accessLog.flush();
     },
   };
 }
 
-function connHandler(cfg: ListenerConfig, backends: Map<string, Backend>, accessLog: AccessLog, tracker: ConnTracker) {
-  const report = (m: string) => errorLog(`${cfg.name}: ${m}`);
-  if (cfg.mode === "tcp") {
-    const backend = backends.get(cfg.backend!)!;
-    return (conn: Conn) => {
-      tracker.track(conn, handleTcpConn(conn, backend, { idleMs: cfg.timeouts.tcp_idle, log: { error: report } }));
-    };
+function openAccessLog(target: string): AccessLog {
+  try {
+    return new AccessLog(target);
+  } catch (e) {
+    throw new ListenError((e as Error).message);
   }
-  const ctx: HttpContext = {
+}
+
+/** New Backend objects for `config`, each taking over the servers of its namesake in `previous`. */
+async function buildBackends(config: Config, previous: Map<string, Backend>): Promise<Map<string, Backend>> {
+  const backends = new Map<string, Backend>();
+  for (const [name, cfg] of config.backends) {
+    backends.set(name, new Backend(cfg, { previous: previous.get(name), resolver: config.resolver, log: errorLog }));
+  }
+  await Promise.all([...backends.values()].map((b) => b.start()));
+  return backends;
+}
+
+/**
+ * The listeners of `configs`: a current socket with the same address and mode is kept (its
+ * context updated in place, so open connections see the new routes), others are bound anew.
+ * All or none: on a failure, sockets bound here are closed again.
+ */
+function bindAll(configs: ListenerConfig[], current: Live[], backends: Map<string, Backend>, accessLog: AccessLog, tracker: ConnTracker): Live[] {
+  const result: Live[] = [];
+  const fresh: Listener[] = [];
+  const updates: (() => void)[] = [];
+  try {
+    for (const cfg of configs) {
+      const same = current.find((l) => sameSocket(l.cfg, cfg) && !result.includes(l));
+      const http = httpContext(cfg, backends, accessLog, tracker);
+      if (same) {
+        updates.push(() => {
+          same.cfg = cfg;
+          Object.assign(same.http, http);
+        });
+        result.push(same);
+        continue;
+      }
+      const entry = { cfg, http } as Live;
+      entry.listener = bind(cfg, (conn) => serve(entry, conn, tracker));
+      fresh.push(entry.listener);
+      result.push(entry);
+    }
+  } catch (e) {
+    for (const l of fresh) l.close();
+    throw e;
+  }
+  for (const u of updates) u();
+  return result;
+}
+
+function serve(live: Live, conn: Conn, tracker: ConnTracker): void {
+  const { cfg, http } = live;
+  if (cfg.mode === "tcp") {
+    const backend = http.backends.get(cfg.backend!)!;
+    tracker.track(conn, handleTcpConn(conn, backend, { idleMs: cfg.timeouts.tcp_idle, log: { error: http.report } }));
+  } else {
+    tracker.track(conn, serveHttpConn(conn, http));
+  }
+}
+
+function httpContext(cfg: ListenerConfig, backends: Map<string, Backend>, accessLog: AccessLog, tracker: ConnTracker): HttpContext {
+  return {
     listener: cfg,
     router: new Router(cfg.routes),
     backends,
     accessLog,
     proto: "http",
-    report,
+    report: (m: string) => errorLog(`${cfg.name}: ${m}`),
     idle: tracker,
   };
-  return (conn: Conn) => {
-    tracker.track(conn, serveHttpConn(conn, ctx));
-  };
+}
+
+function bind(cfg: ListenerConfig, onConn: (conn: Conn) => void): Listener {
+  try {
+    return runtime.listen({ hostname: cfg.listen.hostname, port: cfg.listen.port }, onConn);
+  } catch (e) {
+    const why = e instanceof ConnError ? e.message : String(e);
+    throw new ListenError(`cannot listen on "${formatAddr(cfg.listen.hostname, cfg.listen.port)}" (listener "${cfg.name}"): ${why}`);
+  }
+}
+
+/** A socket can be kept across a reload when it listens on the same address in the same mode. */
+function sameSocket(a: ListenerConfig, b: ListenerConfig): boolean {
+  return a.mode === b.mode && a.listen.port === b.listen.port && a.listen.hostname.toLowerCase() === b.listen.hostname.toLowerCase();
+}
+
+function describe({ cfg, listener }: Live): BoundListener {
+  return { name: cfg.name, mode: cfg.mode, address: formatAddr(listener.addr.hostname || cfg.listen.hostname, listener.addr.port) };
 }
 
 function formatAddr(hostname: string, port: number): string {

@@ -7,8 +7,9 @@
 import { ProxyError } from "../errors.ts";
 import { Deadline } from "../net/deadline.ts";
 import { tunnel } from "../net/pipe.ts";
-import type { Conn } from "../runtime/mod.ts";
-import { type Backend, connectAny, type DialFailure } from "../upstream/backend.ts";
+import { type Conn, ConnError } from "../runtime/mod.ts";
+import type { Backend } from "../upstream/backend.ts";
+import type { UpstreamServer } from "../upstream/server.ts";
 
 /** Where the TCP proxy reports failures; the real logger is wired in by the listener. */
 export interface TcpLogger {
@@ -51,25 +52,17 @@ export async function handleTcpConn(client: Conn, backend: Backend, opts: TcpPro
 }
 
 async function runSession(client: Conn, backend: Backend, opts: TcpProxyOptions): Promise<TcpSession> {
-  const dial = await connectAny(backend, { clientAddr: client.remoteAddr.hostname }, { usePool: false })
-    .catch((e: unknown) => ({ failures: [], unexpected: e }));
-  if (!("conn" in dial)) {
+  const dial = await connectWithRetries(client, backend).catch((e: unknown) => ({
+    error: new ProxyError("internal", `cannot connect to backend "${backend.name}": ${String(e)}`),
+  }));
+  if ("error" in dial) {
     client.close();
-    const error = "unexpected" in dial
-      ? new ProxyError("internal", `cannot connect to backend "${backend.name}": ${String(dial.unexpected)}`)
-      : connectError(backend, dial.failures);
-    opts.log.error(error.message);
-    return {
-      server: null,
-      clientToServer: 0,
-      serverToClient: 0,
-      outcome: error.kind === "no_server" ? "no_server" : "connect_failed",
-      error,
-    };
+    opts.log.error(dial.error.message);
+    const outcome = dial.error.kind === "connect_failed" ? "connect_failed" : "no_server";
+    return { server: null, clientToServer: 0, serverToClient: 0, outcome, error: dial.error };
   }
 
   const { server, conn: upstream } = dial;
-  server.inflight++;
   // One timer per idle period, not one per chunk: each chunk only stamps the time, and the
   // timer, when it fires early, re-arms itself for the rest of the period.
   let lastActivity = Date.now();
@@ -94,22 +87,42 @@ async function runSession(client: Conn, backend: Backend, opts: TcpProxyOptions)
     };
   } finally {
     idle.clear();
-    server.inflight--;
+    backend.release(server);
     client.close();
     upstream.close();
   }
 }
 
 /**
- * `cannot connect to upstream "127.0.0.1:9001": connection refused`, or with several servers
- * tried, each one with its reason; `no_server` when nothing could even be tried.
+ * A server and a connection to it, counted in flight. Nothing has been sent when a connect
+ * fails, so the next server is always safe to try, up to the backend's `retries` and within
+ * `retry_timeout`. Errors read `cannot connect to upstream "127.0.0.1:9001": connection refused`,
+ * one such part per server tried; `no_server` when nothing could even be tried.
  */
-function connectError(backend: Backend, failures: DialFailure[]): ProxyError {
-  if (failures.length === 0) return new ProxyError("no_server", `no server available in backend "${backend.name}"`);
-  if (failures.length === 1) {
-    const f = failures[0];
-    return new ProxyError("connect_failed", `cannot connect to upstream "${f.server.address}": ${f.error.message}`);
+async function connectWithRetries(client: Conn, backend: Backend): Promise<{ server: UpstreamServer; conn: Conn } | { error: ProxyError }> {
+  const started = Date.now();
+  const tried = new Set<UpstreamServer>();
+  const failures: string[] = [];
+  for (;;) {
+    const server = await backend.acquire({ clientAddr: client.remoteAddr.hostname }, tried);
+    if (typeof server === "string") {
+      if (failures.length) return { error: new ProxyError("connect_failed", failures.join("; ")) };
+      if (server === "queue_timeout") {
+        return { error: new ProxyError("queue_timeout", `every server of backend "${backend.name}" stayed at max_conns for ${backend.config.queue_timeout} ms`) };
+      }
+      return { error: new ProxyError("no_server", `no server available in backend "${backend.name}"`) };
+    }
+    tried.add(server);
+    try {
+      return { server, conn: await backend.dial(server) };
+    } catch (e) {
+      backend.release(server);
+      const message = `cannot connect to upstream "${server.address}": ${e instanceof ConnError ? e.message : String(e)}`;
+      failures.push(message);
+      backend.reportFailure(server, message);
+      if (tried.size >= backend.maxAttempts || Date.now() - started >= backend.config.retry_timeout) {
+        return { error: new ProxyError("connect_failed", failures.join("; ")) };
+      }
+    }
   }
-  const each = failures.map((f) => `"${f.server.address}": ${f.error.message}`).join(", ");
-  return new ProxyError("connect_failed", `cannot connect to any upstream of backend "${backend.name}": ${each}`);
 }

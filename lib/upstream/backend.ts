@@ -1,80 +1,315 @@
 /**
- * A backend: its servers, the policy that picks among them, and dialing with fail-over.
+ * A backend: its servers (config entries, DNS names expanded to one server per address), the
+ * policy that picks among them, the queue for servers at `max_conns`, and the health checks.
+ *
+ * Servers are objects that outlive a reload: a new Backend built with `previous` takes over
+ * the previous one's server for every address it still has, with its counters and health.
  */
-import type { BackendConfig } from "../config/types.ts";
+import { createHash } from "node:crypto";
+import type { BackendConfig, HostPort, ServerConfig } from "../config/types.ts";
 import { createPolicy, type PickContext, type Policy } from "../balance/mod.ts";
-import { type Conn, ConnError, runtime } from "../runtime/mod.ts";
-import { UpstreamServer } from "./server.ts";
+import { ActiveChecker } from "../health/active_checker.ts";
+import { type Conn, runtime } from "../runtime/mod.ts";
+import { isIpLiteral, resolveHost } from "./resolve_host.ts";
+import { type ServerSettings, UpstreamServer } from "./server.ts";
+
+/** Re-resolving sooner than this is pointless churn, whatever the TTL says. */
+const MIN_RESOLVE_MS = 1_000;
+/** Longest wait for the first DNS answers at start-up before serving without them. */
+const START_RESOLVE_MS = 5_000;
+
+export interface BackendOptions {
+  /** DNS server for names (`resolver:`), else the system resolver. */
+  resolver?: HostPort;
+  /** The backend of the same name before a reload: its servers (and their state) are taken over. */
+  previous?: Backend;
+  /** Operator-facing messages (health transitions, DNS failures). */
+  log: (message: string) => void;
+}
+
+/** Why no server could be had. */
+export type NoServer = "none" | "queue_timeout";
+
+/** One config entry and the servers it currently stands for. */
+interface Entry {
+  cfg: ServerConfig;
+  servers: UpstreamServer[];
+  /** Resolved at least once (later answers bring new servers, which then ramp up). */
+  resolved: boolean;
+  timer?: ReturnType<typeof setTimeout>;
+  lastError?: string;
+}
 
 export class Backend {
   readonly name: string;
   readonly config: BackendConfig;
-  readonly servers: UpstreamServer[];
   readonly policy: Policy<UpstreamServer>;
+  #log: (message: string) => void;
+  #resolver?: HostPort;
+  #entries: Entry[];
+  /** Every server that may still carry requests, draining ones included, by address. */
+  #all = new Map<string, UpstreamServer>();
+  #servers: UpstreamServer[] = [];
+  #checker: ActiveChecker<UpstreamServer> | null = null;
+  #waiters: (() => void)[] = [];
+  #owners = new WeakMap<UpstreamServer, () => void>();
+  #stopped = false;
+  readonly #wake = () => this.#waiters.shift()?.();
 
-  constructor(cfg: BackendConfig) {
+  constructor(cfg: BackendConfig, opts: BackendOptions) {
     this.name = cfg.name;
     this.config = cfg;
     this.policy = createPolicy<UpstreamServer>(cfg.balance);
-    this.servers = cfg.servers.map((s) =>
-      new UpstreamServer(s, { maxIdle: cfg.max_idle_conns, idleMs: cfg.timeouts.idle })
-    );
+    this.#log = opts.log;
+    this.#resolver = opts.resolver;
+    const inherited = opts.previous ? opts.previous.#takeOver() : new Map<string, UpstreamServer>();
+    const reloaded = opts.previous !== undefined;
+    this.#entries = cfg.servers.map((s) => ({ cfg: s, servers: [], resolved: reloaded }));
+    for (const entry of this.#entries) {
+      if (isIpLiteral(entry.cfg.hostname)) this.#setAddresses(entry, [entry.cfg.hostname], inherited);
+    }
+    // A name keeps its previous addresses until it is resolved again, so a reload does not
+    // empty a backend while DNS answers.
+    for (const entry of this.#entries) {
+      if (isIpLiteral(entry.cfg.hostname)) continue;
+      const known = [...inherited.values()].filter((s) => s.origin === entry.cfg.address).map((s) => s.hostname);
+      if (known.length) this.#setAddresses(entry, known, inherited);
+    }
+    // Servers the new config no longer has finish their requests, then go.
+    for (const s of inherited.values()) this.#drain(s);
+    this.#rebuild();
   }
 
-  pick(ctx: PickContext, exclude?: ReadonlySet<UpstreamServer>): UpstreamServer | null {
-    return this.policy.pick(this.servers, ctx, exclude);
+  /** The servers taking new requests, in config order. */
+  get servers(): readonly UpstreamServer[] {
+    return this.#servers;
+  }
+
+  /** Resolves names (waiting up to 5s for the first answers), then starts DNS refreshes and health checks. */
+  async start(): Promise<void> {
+    const names = this.#entries.filter((e) => !isIpLiteral(e.cfg.hostname));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, START_RESOLVE_MS)));
+    await Promise.race([Promise.all(names.map((e) => this.#refresh(e))), late]);
+    clearTimeout(timer);
+    if (this.config.health && !this.#stopped) {
+      this.#checker = new ActiveChecker<UpstreamServer>(this.config.health, (s, ok, detail) => this.#onCheck(s, ok, detail));
+      this.#checker.setTargets(this.#servers);
+    }
+  }
+
+  /** Stops checks and DNS refreshes; idle connections of servers nobody took over are closed. */
+  stop(): void {
+    this.#stopped = true;
+    this.#checker?.stop();
+    for (const e of this.#entries) clearTimeout(e.timer);
+    for (const s of this.#all.values()) if (this.#owns(s)) s.pool.closeAll();
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  /**
+   * Picks a server for a request: the sticky one when it is available, else the policy's
+   * choice. When every server is passively marked down, picks as if none were: the marks are
+   * guesses from recent errors, and refusing everything is a certain outage (nginx does the
+   * same for a lone server).
+   */
+  pick(ctx: PickContext, exclude?: ReadonlySet<UpstreamServer>, stickyId?: string): UpstreamServer | null {
+    if (stickyId !== undefined) {
+      const s = this.#servers.find((x) => x.id === stickyId);
+      if (s && s.available() && !exclude?.has(s)) return s;
+    }
+    const picked = this.policy.pick(this.#servers, ctx, exclude);
+    if (picked) return picked;
+    const candidates = this.#servers.filter((s) => !exclude?.has(s) && s.activeUp());
+    if (candidates.length === 0 || candidates.some((s) => s.healthy())) return null;
+    for (const s of candidates) s.ignorePassive = true;
+    try {
+      return this.policy.pick(this.#servers, ctx, exclude);
+    } finally {
+      for (const s of candidates) s.ignorePassive = false;
+    }
+  }
+
+  /**
+   * A server for one request or tunnel, counted in flight until `release()`. When every
+   * eligible server is at `max_conns`, waits (FIFO) up to `queue_timeout` for one to free up.
+   */
+  async acquire(ctx: PickContext, exclude?: ReadonlySet<UpstreamServer>, stickyId?: string): Promise<UpstreamServer | NoServer> {
+    let deadline = 0;
+    for (;;) {
+      const s = this.pick(ctx, exclude, stickyId);
+      if (s) {
+        s.inflight++;
+        s.stats.requests++;
+        return s;
+      }
+      const full = this.#servers.some((x) => !exclude?.has(x) && x.activeUp() && !x.hasRoom());
+      if (!full || this.#stopped) return "none";
+      const now = Date.now();
+      if (deadline === 0) deadline = now + this.config.queue_timeout;
+      if (now >= deadline) return "queue_timeout";
+      const woken = await this.#waitForRoom(deadline - now);
+      if (!woken) return "queue_timeout";
+    }
+  }
+
+  release(s: UpstreamServer): void {
+    s.inflight--;
+    // The server's current owner, which after a reload may be a newer backend than this one.
+    s.onFree?.();
   }
 
   /** Opens a new connection to `server` within the backend's connect timeout. */
   dial(server: UpstreamServer): Promise<Conn> {
-    return runtime.connect({
-      hostname: server.hostname,
-      port: server.port,
-      timeoutMs: this.config.timeouts.connect,
+    return runtime.connect({ hostname: server.hostname, port: server.port, timeoutMs: this.config.timeouts.connect });
+  }
+
+  /** Counts a failure seen on real traffic towards passive health, and says so when it marks the server down. */
+  reportFailure(s: UpstreamServer, reason: string): void {
+    if (s.recordFailure()) {
+      const p = this.config.passive;
+      this.#log(`backend "${this.name}": server "${s.address}" marked down for ${p.fail_timeout} ms after ${p.max_fails} failed request${p.max_fails === 1 ? "" : "s"}: ${reason}`);
+    }
+  }
+
+  /** How many attempts a request may make in all: the first plus `retries`. */
+  get maxAttempts(): number {
+    const r = this.config.retries;
+    return 1 + (r === "auto" ? Math.max(0, this.#servers.length - 1) : r);
+  }
+
+  #onCheck(s: UpstreamServer, ok: boolean, detail: string): void {
+    if (this.#stopped) return;
+    const change = s.recordCheck(ok);
+    if (change === "down") this.#log(`backend "${this.name}": server "${s.address}" is down: health check failed: ${detail}`);
+    else if (change === "up") this.#log(`backend "${this.name}": server "${s.address}" is up: health check passed`);
+    if (change === "up") this.#wake();
+  }
+
+  #waitForRoom(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const i = this.#waiters.indexOf(wake);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        resolve(false);
+      }, ms);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.#waiters.push(wake);
     });
   }
 
-  close(): void {
-    for (const s of this.servers) s.pool.closeAll();
+  /** Resolves one named entry, applies the answer, and schedules the next lookup. */
+  async #refresh(entry: Entry): Promise<void> {
+    if (this.#stopped) return;
+    let next = this.config.resolve_interval;
+    try {
+      const r = await resolveHost(entry.cfg.hostname, { resolver: this.#resolver });
+      if (this.#stopped) return;
+      if (entry.lastError) this.#log(`backend "${this.name}": "${entry.cfg.hostname}" resolves again: ${r.addresses.join(", ")}`);
+      entry.lastError = undefined;
+      this.#setAddresses(entry, r.addresses, new Map());
+      entry.resolved = true;
+      this.#rebuild();
+      if (r.ttlMs !== undefined) next = Math.min(next, Math.max(MIN_RESOLVE_MS, r.ttlMs));
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      // Keep the last good addresses (a DNS hiccup must not empty the backend), report once.
+      if (message !== entry.lastError) this.#log(`backend "${this.name}": ${message}; keeping ${entry.servers.length} known address${entry.servers.length === 1 ? "" : "es"}`);
+      entry.lastError = message;
+    }
+    if (this.#stopped) return;
+    entry.timer = setTimeout(() => void this.#refresh(entry), next);
   }
-}
 
-export interface DialResult {
-  server: UpstreamServer;
-  conn: Conn;
-  /** True when the connection came from the idle pool (a stale one may fail at first use). */
-  reused: boolean;
-}
+  /**
+   * Makes `entry` stand for exactly `addresses`: servers for new addresses are created (or taken
+   * over from `inherited`), servers for addresses that left are drained, not cut.
+   */
+  #setAddresses(entry: Entry, addresses: string[], inherited: Map<string, UpstreamServer>): void {
+    const settings = this.#settings(entry.cfg);
+    const next: UpstreamServer[] = [];
+    for (const ip of addresses) {
+      const address = ip.includes(":") ? `[${ip}]:${entry.cfg.port}` : `${ip}:${entry.cfg.port}`;
+      const other = this.#entries.find((e) => e !== entry && e.servers.some((s) => s.address === address));
+      if (other) continue; // two entries naming one address: the first one has it
+      let s = entry.servers.find((x) => x.address === address) ?? inherited.get(address) ?? this.#all.get(address);
+      inherited.delete(address);
+      if (!s) {
+        s = new UpstreamServer({ hostname: ip, port: entry.cfg.port, origin: entry.cfg.address, id: stickyId(this.name, address) }, settings);
+        // A server that appears while ferry runs ramps up (slow start); one there from the start does not.
+        if (entry.resolved) s.markNew();
+      } else {
+        s.configure(settings);
+      }
+      s.draining = false;
+      s.origin = entry.cfg.address;
+      this.#adopt(s);
+      next.push(s);
+    }
+    for (const old of entry.servers) if (!next.includes(old)) this.#drain(old);
+    entry.servers = next;
+  }
 
-/** One failed connection attempt, for the error message and the error log. */
-export interface DialFailure {
-  server: UpstreamServer;
-  error: ConnError;
+  #drain(s: UpstreamServer): void {
+    s.draining = true;
+    this.#adopt(s);
+    s.pool.closeAll();
+    if (s.inflight === 0) this.#all.delete(s.address);
+  }
+
+  /** Makes this backend the server's owner: the one woken when it frees up, and that forgets it once drained. */
+  #adopt(s: UpstreamServer): void {
+    this.#all.set(s.address, s);
+    const onFree = () => {
+      if (s.draining && s.inflight === 0 && this.#all.get(s.address) === s) this.#all.delete(s.address);
+      this.#wake();
+    };
+    this.#owners.set(s, onFree);
+    s.onFree = onFree;
+  }
+
+  #owns(s: UpstreamServer): boolean {
+    return s.onFree !== undefined && s.onFree === this.#owners.get(s);
+  }
+
+  #rebuild(): void {
+    this.#servers = this.#entries.flatMap((e) => e.servers);
+    this.#checker?.setTargets(this.#servers);
+  }
+
+  /** Takes every server back after a successor backend was abandoned (a reload that failed). */
+  reclaim(): void {
+    for (const s of this.#all.values()) this.#adopt(s);
+  }
+
+  /** Hands every server to a successor backend (a reload); this backend keeps serving what it has in flight. */
+  #takeOver(): Map<string, UpstreamServer> {
+    const out = new Map<string, UpstreamServer>();
+    for (const s of this.#all.values()) out.set(s.address, s);
+    return out;
+  }
+
+  #settings(cfg: ServerConfig): ServerSettings {
+    const b = this.config;
+    return {
+      weight: cfg.weight,
+      maxConns: cfg.max_conns,
+      maxIdle: b.max_idle_conns,
+      idleMs: b.timeouts.idle,
+      slowStartMs: b.slow_start,
+      passive: b.passive,
+      active: b.health ? { rise: b.health.rise, fall: b.health.fall } : null,
+    };
+  }
 }
 
 /**
- * Picks a server and connects, trying every other available server once when a connect fails
- * (refused, timeout): nothing was sent yet, so moving on is always safe.
+ * The sticky-cookie value for a server: a hash of backend and address, so the cookie tells a
+ * client nothing about the network behind ferry, and two ferry instances with one config agree.
  */
-export async function connectAny(
-  backend: Backend,
-  ctx: PickContext,
-  opts: { usePool: boolean },
-): Promise<DialResult | { failures: DialFailure[] }> {
-  const tried = new Set<UpstreamServer>();
-  const failures: DialFailure[] = [];
-  for (;;) {
-    const server = backend.pick(ctx, tried);
-    if (!server) return { failures };
-    tried.add(server);
-    if (opts.usePool) {
-      const conn = server.pool.take();
-      if (conn) return { server, conn, reused: true };
-    }
-    try {
-      return { server, conn: await backend.dial(server), reused: false };
-    } catch (e) {
-      failures.push({ server, error: e instanceof ConnError ? e : new ConnError("other", String(e)) });
-    }
-  }
+function stickyId(backend: string, address: string): string {
+  return createHash("sha256").update(`${backend}\n${address}`).digest("hex").slice(0, 16);
 }

@@ -60,8 +60,8 @@ class ResumedConn implements Conn {
 
 export class ConnPool {
   #idle: Parked[] = [];
-  readonly maxIdle: number;
-  readonly idleMs: number;
+  maxIdle: number;
+  idleMs: number;
 
   constructor(maxIdle: number, idleMs: number) {
     this.maxIdle = maxIdle;

@@ -1,31 +1,150 @@
 /**
- * One backend server and its live state. Policies read `available()`, `weight` and `inflight`;
- * nothing else about a server is their business (Caddy's selection-policy habit).
+ * One backend server and its live state: requests in flight, active and passive health,
+ * draining, slow start, counters. Policies read only `available()`, `weight` and `inflight`
+ * (Caddy's selection-policy habit); the rest is for the backend, the health checker and logs.
+ *
+ * A server object outlives a config reload while its backend keeps its address, so that its
+ * counters and health carry over (design.md: "per-server counters survive a reload").
  */
-import type { ServerConfig } from "../config/types.ts";
+import type { PassiveHealthConfig } from "../config/types.ts";
+import { HealthState } from "../health/health_state.ts";
+import { PassiveHealth } from "../health/passive_health.ts";
 import { ConnPool } from "./pool.ts";
 
+export interface ServerSettings {
+  /** Relative share, 1..1000. */
+  weight: number;
+  /** Most requests in flight at once; 0 = no limit. */
+  maxConns: number;
+  /** Idle keep-alive connections kept, and for how long (ms). */
+  maxIdle: number;
+  idleMs: number;
+  /** Ramp-up time after the server comes (back) up, ms; 0 = off. */
+  slowStartMs: number;
+  passive: PassiveHealthConfig;
+  /** Active check thresholds, or null when the backend has no active checks. */
+  active: { rise: number; fall: number } | null;
+}
+
 export class UpstreamServer {
+  /** `ip:port` (IPv6 in brackets), the identity used by hash policies and logs. */
   readonly address: string;
   readonly hostname: string;
   readonly port: number;
-  readonly weight: number;
+  /** An opaque id for sticky cookies: stable for an address, reveals nothing about it. */
+  readonly id: string;
+  /** The config entry this server came from, e.g. `app.internal:8080` for a resolved name. */
+  origin: string;
   /** Requests (HTTP) or tunnels (TCP) currently using this server. */
   inflight = 0;
-  /** Set by health checking; a server that is down receives no new requests. */
-  healthy = true;
   /** Idle keep-alive connections to this server. */
   readonly pool: ConnPool;
+  /** No new requests: the address left the DNS answer or the config; in-flight ones finish. */
+  draining = false;
+  /** Totals since the server was first seen (they survive reloads). */
+  readonly stats = { requests: 0, failures: 0 };
 
-  constructor(cfg: ServerConfig, pool: { maxIdle: number; idleMs: number }) {
-    this.address = cfg.address;
-    this.hostname = cfg.hostname;
-    this.port = cfg.port;
-    this.weight = cfg.weight;
-    this.pool = new ConnPool(pool.maxIdle, pool.idleMs);
+  #settings!: ServerSettings;
+  #active: HealthState | null = null;
+  #activeUp = true;
+  #passive!: PassiveHealth;
+  /** When the server last came up, for slow start; 0 = up from the start (no ramp). */
+  #upSince = 0;
+
+  constructor(
+    addr: { hostname: string; port: number; origin: string; id: string },
+    settings: ServerSettings,
+    readonly now: () => number = Date.now,
+  ) {
+    this.hostname = addr.hostname;
+    this.port = addr.port;
+    this.address = addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
+    this.origin = addr.origin;
+    this.id = addr.id;
+    this.pool = new ConnPool(settings.maxIdle, settings.idleMs);
+    this.configure(settings);
   }
 
+  /** Applies (new) settings; health state and counters are kept. */
+  configure(settings: ServerSettings): void {
+    const old = this.#settings;
+    this.#settings = settings;
+    this.pool.maxIdle = settings.maxIdle;
+    this.pool.idleMs = settings.idleMs;
+    if (!old || old.passive.max_fails !== settings.passive.max_fails || old.passive.fail_timeout !== settings.passive.fail_timeout) {
+      this.#passive = new PassiveHealth(settings.passive, this.now);
+    }
+    if (!settings.active) {
+      this.#active = null;
+      this.#activeUp = true;
+    } else if (!old?.active || old.active.rise !== settings.active.rise || old.active.fall !== settings.active.fall) {
+      this.#active = new HealthState(settings.active.rise, settings.active.fall, old ? this.#activeUp : undefined);
+    }
+  }
+
+  get settings(): ServerSettings {
+    return this.#settings;
+  }
+
+  /** The share right now: the configured weight, ramped during slow start. Always > 0. */
+  get weight(): number {
+    const { weight, slowStartMs } = this.#settings;
+    if (slowStartMs <= 0) return weight;
+    const since = Math.max(this.#upSince, this.#passive.downUntil);
+    if (since === 0) return weight;
+    const elapsed = this.now() - since;
+    if (elapsed >= slowStartMs) return weight;
+    return weight * Math.max(0.02, elapsed / slowStartMs);
+  }
+
+  /** Up as far as health goes: active checks pass and passive health has not marked it down. */
+  healthy(): boolean {
+    return this.#activeUp && !this.#passive.isDown();
+  }
+
+  /** Up for active checks (passive marks aside): used when every server is passively down. */
+  activeUp(): boolean {
+    return this.#activeUp;
+  }
+
+  /** Below `max_conns`. */
+  hasRoom(): boolean {
+    const max = this.#settings.maxConns;
+    return max === 0 || this.inflight < max;
+  }
+
+  /** Called when a request or tunnel releases the server: set by the backend that owns it now. */
+  onFree?: () => void;
+
+  /** Set while the backend picks with passive marks ignored (every server was passively down). */
+  ignorePassive = false;
+
   available(): boolean {
-    return this.healthy;
+    if (this.draining || !this.hasRoom() || !this.#activeUp) return false;
+    return this.ignorePassive || !this.#passive.isDown();
+  }
+
+  /** Records an active check; returns the transition, if any. */
+  recordCheck(ok: boolean): "up" | "down" | null {
+    if (!this.#active) return null;
+    const change = this.#active.record(ok);
+    if (change === "up") {
+      this.#activeUp = true;
+      this.#upSince = this.now();
+    } else if (change === "down") {
+      this.#activeUp = false;
+    }
+    return change;
+  }
+
+  /** Records a failure seen on real traffic; true when it marked the server down. */
+  recordFailure(): boolean {
+    this.stats.failures++;
+    return this.#passive.recordFailure();
+  }
+
+  /** Marks a server added after start-up (a reload, a new DNS address) as just come up, for slow start. */
+  markNew(): void {
+    this.#upSince = this.now();
   }
 }

@@ -4,9 +4,11 @@ import type { Candidate } from "../../lib/balance/mod.ts";
 export class FakeServer implements Candidate {
   inflight = 0;
   up = true;
-  constructor(readonly address: string, readonly weight = 1) {}
+  /** Like a server's `max_conns`: at this many in flight it is full, so not available. */
+  maxConns = Infinity;
+  constructor(readonly address: string, public weight = 1) {}
   available(): boolean {
-    return this.up;
+    return this.up && this.inflight < this.maxConns;
   }
 }
 

@@ -49,6 +49,26 @@ describe("RoundRobin", () => {
     }
   });
 
+  it("fractional weights (slow start) give the sequence of their integer multiples", () => {
+    const frac = picks(new RoundRobin(), servers({ a: 1.25, b: 0.25, c: 0.25 }), 70);
+    assert.equal(frac, picks(new RoundRobin(), servers({ a: 5, b: 1, c: 1 }), 70));
+  });
+
+  it("fractional weights that binary cannot hold exactly keep their shares: 0.1:0.2:0.3 over 6000 picks", () => {
+    const seq = picks(new RoundRobin(), servers({ a: 0.1, b: 0.2, c: 0.3 }), 6000);
+    const n = (c: string) => seq.split(c).length - 1;
+    assert.ok(Math.abs(n("a") - 1000) <= 1 && Math.abs(n("b") - 2000) <= 1, `a ${n("a")}, b ${n("b")}, c ${n("c")}`);
+  });
+
+  it("a weight raised while running (slow start) takes effect at once", () => {
+    const rr = new RoundRobin<FakeServer>();
+    const list = servers({ a: 1, b: 0.1 });
+    picks(rr, list, 100);
+    list[1].weight = 1;
+    const seq = picks(rr, list, 100);
+    assert.ok(Math.abs(seq.split("b").length - 1 - 50) <= 2, seq);
+  });
+
   it("skips unavailable servers and takes them back when they recover", () => {
     const rr = new RoundRobin<FakeServer>();
     const list = servers({ a: 1, b: 1, c: 1 });

@@ -24,6 +24,14 @@ const DEFAULT_BACKEND: Omit<BackendConfig, "name" | "servers"> = {
   balance: "round_robin",
   timeouts: { connect: 5_000, response: 60_000, idle: 30_000 },
   max_idle_conns: 128,
+  retries: "auto",
+  retry_timeout: 30_000,
+  retry_body_limit: 65_536,
+  max_conns: 0,
+  queue_timeout: 10_000,
+  slow_start: 0,
+  resolve_interval: 30_000,
+  passive: { max_fails: 1, fail_timeout: 10_000, fail_status: [] },
 };
 
 describe("loadConfig() defaults", () => {
@@ -37,7 +45,7 @@ describe("loadConfig() defaults", () => {
       }],
       backends: new Map([["app", {
         name: "app",
-        servers: [{ address: "127.0.0.1:9001", hostname: "127.0.0.1", port: 9001, weight: 1 }],
+        servers: [{ address: "127.0.0.1:9001", hostname: "127.0.0.1", port: 9001, weight: 1, max_conns: 0 }],
         ...DEFAULT_BACKEND,
       }]]),
       log: { access: "stdout" },
@@ -93,7 +101,7 @@ describe("loadConfig() defaults", () => {
       mode: "tcp",
     });
     assert.deepEqual(config.backends.get("db")!.servers, [
-      { address: "[::1]:5433", hostname: "::1", port: 5433, weight: 1 },
+      { address: "[::1]:5433", hostname: "::1", port: 5433, weight: 1, max_conns: 0 },
     ]);
   });
 });
@@ -175,11 +183,11 @@ describe("loadConfig() full config", () => {
     });
     assert.deepEqual(config.backends.get("api"), {
       name: "api",
-      balance: "round_robin",
       servers: [
-        { address: "10.0.0.1:9001", hostname: "10.0.0.1", port: 9001, weight: 1 },
-        { address: "api-2.internal:9002", hostname: "api-2.internal", port: 9002, weight: 3 },
+        { address: "10.0.0.1:9001", hostname: "10.0.0.1", port: 9001, weight: 1, max_conns: 0 },
+        { address: "api-2.internal:9002", hostname: "api-2.internal", port: 9002, weight: 3, max_conns: 0 },
       ],
+      ...DEFAULT_BACKEND,
       timeouts: { connect: 250, response: 120_000, idle: 3_600_000 },
       max_idle_conns: 0,
     });
@@ -355,7 +363,7 @@ const MESSAGES: [string, string, string][] = [
   [
     "unknown top-level key",
     `${MINIMAL}logs: {}\n`,
-    "logs: unknown key, expected one of: log, listeners, backends",
+    "logs: unknown key, expected one of: log, listeners, backends, resolver",
   ],
   [
     "merge keys",
@@ -644,8 +652,8 @@ const MESSAGES: [string, string, string][] = [
   ],
   [
     "unknown balance policy",
-    `${MINIMAL}    balance: least_conn\n`,
-    'backends.app.balance: must be one of: round_robin, got "least_conn"',
+    `${MINIMAL}    balance: fastest\n`,
+    'backends.app.balance: must be one of: round_robin, least_conn, random_two, ip_hash, hash, first, got "fastest"',
   ],
   [
     "backend without servers",

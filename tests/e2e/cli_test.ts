@@ -56,7 +56,7 @@ backends:
 function badMessages(file: string): string[] {
   return [
     `${file}:6:18: listeners[0].routes[0].backend: unknown backend "nope", defined: api`,
-    `${file}:9:14: backends.api.balance: must be one of: round_robin, got "random_pick"`,
+    `${file}:9:14: backends.api.balance: must be one of: round_robin, least_conn, random_two, ip_hash, hash, first, got "random_pick"`,
     `${file}:12:46: backends.api.servers[1].weight: must be an integer from 1 to 1000, got "two"`,
     `${file}:13:26: backends.api.timeouts.connect: needs a unit, like "5s" or "5ms", got "5"`,
   ];

@@ -9,6 +9,7 @@ import type net from "node:net";
 import { runtime } from "../../lib/runtime/mod.ts";
 import { handleTcpConn, type TcpSession } from "../../lib/tcp/proxy.ts";
 import { Backend } from "../../lib/upstream/backend.ts";
+import { defaultBackend, DEFAULTS } from "../../lib/config/types.ts";
 import { closedPort, sha256 } from "../_helpers/loopback.ts";
 import { nodeClient, nodeServer, Recorder } from "../_helpers/node_peer.ts";
 
@@ -26,13 +27,13 @@ interface TestProxy {
 }
 
 function startProxy(ports: number[], opts: { idleMs?: number } = {}): TestProxy {
-  const backend = new Backend({
-    name: "app",
-    balance: "round_robin",
-    servers: ports.map((port) => ({ address: `127.0.0.1:${port}`, hostname: "127.0.0.1", port, weight: 1 })),
-    timeouts: { connect: 2_000, response: 2_000, idle: 2_000 },
-    max_idle_conns: 0,
-  });
+  const servers = ports.map((port) => ({ address: `127.0.0.1:${port}`, hostname: "127.0.0.1", port, weight: 1, max_conns: 0 }));
+  const cfg = defaultBackend("app", servers);
+  cfg.timeouts = { connect: 2_000, response: 2_000, idle: 2_000 };
+  cfg.max_idle_conns = 0;
+  // Active checks are configured (never started) so that a test can mark a server down.
+  cfg.health = { ...DEFAULTS.health, rise: 1, fall: 1 };
+  const backend = new Backend(cfg, { log: () => {} });
   const errors: string[] = [];
   const ended: TcpSession[] = [];
   const waiting: ((s: TcpSession) => void)[] = [];
@@ -57,7 +58,7 @@ function startProxy(ports: number[], opts: { idleMs?: number } = {}): TestProxy 
     },
     close: () => {
       listener.close();
-      backend.close();
+      backend.stop();
     },
   };
 }
@@ -235,8 +236,8 @@ describe("TCP proxy", () => {
       assert.equal(client.length, 0);
       assert.equal((await proxy.nextSession()).outcome, "connect_failed");
       assert.deepEqual(proxy.errors, [
-        `cannot connect to any upstream of backend "app": "127.0.0.1:${p1}": connection refused, ` +
-        `"127.0.0.1:${p2}": connection refused`,
+        `cannot connect to upstream "127.0.0.1:${p1}": connection refused; ` +
+        `cannot connect to upstream "127.0.0.1:${p2}": connection refused`,
       ]);
     } finally {
       client.socket.destroy();
@@ -247,7 +248,7 @@ describe("TCP proxy", () => {
   it("closes the client when every server is marked down", T, async () => {
     const backend = await recordingServer();
     const proxy = startProxy([backend.port]);
-    proxy.backend.servers[0].healthy = false;
+    proxy.backend.servers[0].recordCheck(false);
     const client = await nodeClient(proxy.port);
     try {
       await client.finished();

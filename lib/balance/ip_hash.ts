@@ -1,0 +1,13 @@
+/**
+ * `balance: ip_hash`: the rendezvous hashing of `hash`, keyed by the client's whole IP address
+ * (IPv4 or IPv6; unlike nginx's ip_hash, not only the first three IPv4 octets, so clients behind
+ * one /24 still spread). A pick without a client address falls back to round robin.
+ */
+import type { Candidate, PickContext } from "./policy.ts";
+import { RendezvousHash } from "./hash.ts";
+
+export class IpHash<S extends Candidate = Candidate> extends RendezvousHash<S> {
+  protected override keyOf(ctx: PickContext): string | undefined {
+    return ctx.clientAddr;
+  }
+}

@@ -1,0 +1,29 @@
+/** What a health probe is pointed at and what it found. */
+import { ConnError } from "../runtime/mod.ts";
+
+export interface ProbeTarget {
+  hostname: string;
+  port: number;
+  /** `host:port` as written in the config: the default Host header, and how logs name the server. */
+  address: string;
+}
+
+export interface ProbeResult {
+  ok: boolean;
+  /** Why it failed (or what passed), in words for a log line: `connection refused`, `status 503 (expected 200-399)`. */
+  detail: string;
+}
+
+export function timedOut(timeoutMs: number): ProbeResult {
+  return { ok: false, detail: `timed out after ${timeoutMs} ms` };
+}
+
+/** A failed connect, write or read as a result, in the words `curl` and nginx use. */
+export function failed(e: unknown, timeoutMs: number): ProbeResult {
+  if (e instanceof ConnError) {
+    if (e.code === "timeout") return timedOut(timeoutMs);
+    if (e.code === "closed") return { ok: false, detail: "connection closed before the response head" };
+    return { ok: false, detail: e.message };
+  }
+  return { ok: false, detail: e instanceof Error ? e.message : String(e) };
+}

@@ -1,0 +1,394 @@
+/**
+ * One request/response exchange with one server, top to bottom: send the head (with a small or
+ * kept body), stream the request body while waiting for the response, relay interim responses,
+ * send the response head, stream the response body, then decide whether each side's connection
+ * can be kept. Choosing the server and retrying elsewhere is `proxy.ts`'s business.
+ */
+import { asProxyError, ProxyError } from "../errors.ts";
+import { Deadline } from "../net/deadline.ts";
+import { BufReader } from "../net/reader.ts";
+import { writeAll, writeWithin } from "../net/socket_writer.ts";
+import type { Conn } from "../runtime/mod.ts";
+import type { Backend } from "../upstream/backend.ts";
+import type { UpstreamServer } from "../upstream/server.ts";
+import { copyBody, type CopyOptions } from "./body.ts";
+import type { BodyTape } from "./body_tape.ts";
+import type { Framing } from "./framing.ts";
+import { appendVia } from "./forwarded.ts";
+import { type Fields, removeAll, set } from "./headers.ts";
+import { stripHopByHop } from "./hop_by_hop.ts";
+import { parseResponseHead, type ResponseHead, responseFraming } from "./parse_response.ts";
+import type { RequestHead } from "./parse_request.ts";
+import { serializeResponseHead } from "./serialize.ts";
+import { tunnel } from "../net/pipe.ts";
+
+/** Largest response head accepted from a backend. */
+const MAX_RESPONSE_HEAD = 64 * 1024;
+const MAX_RESPONSE_FIELDS = 200;
+/** Most 1xx responses relayed before the final one. */
+const MAX_INTERIM_RESPONSES = 32;
+
+
+export interface ProxyOutcome {
+  /** Status sent to the client (0 when nothing could be sent). */
+  status: number;
+  /** Response body bytes sent to the client. */
+  bytes: number;
+  /** The server that answered, for the access log. */
+  upstream: string | null;
+  /** Whether the client connection may carry another request. */
+  keepAlive: boolean;
+  /** Set when the client must be answered with an error page (nothing was sent yet). */
+  error?: ProxyError;
+  /** Set when the connection was handed over to a tunnel (101) and is finished. */
+  upgraded?: boolean;
+}
+
+export interface ProxyContext {
+  client: Conn;
+  reader: BufReader;
+  req: RequestHead;
+  backend: Backend;
+  clientIp: string;
+  proto: string;
+  /** Longest time one write to the client may take (the listener's `timeouts.send`), ms. */
+  sendTimeoutMs: number;
+  /** Reports a failure worth an operator's attention (error log). */
+  report: (message: string) => void;
+}
+
+export type Exchange =
+  | { kind: "done"; outcome: ProxyOutcome }
+  /** The server failed before any byte of a response reached the client: the request may go elsewhere. */
+  | { kind: "failed"; failure: Failure };
+
+export interface Failure {
+  err: ProxyError;
+  /** Request bytes were written to the server (it may have acted on them). */
+  reached: boolean;
+  /** The whole request body was read from the client (and is in the tape when it fitted). */
+  bodyDone: boolean;
+  /** Nothing at all came back, on a connection that may have been closed while idle. */
+  stale: boolean;
+  /** Counts towards the server's passive health (a timeout, a broken response; not a stale connection). */
+  serverFault: boolean;
+}
+
+/** What one attempt sends. */
+export interface Attempt {
+  server: UpstreamServer;
+  up: Conn;
+  /** The request head, prepared for this server. */
+  head: Uint8Array;
+  /** The whole request body as framed on the wire, kept from an earlier attempt: sent with the head. */
+  replay: Uint8Array | null;
+  /** Keeps the body bytes as they go out, for a later attempt (absent: nothing is kept). */
+  tape?: BodyTape;
+  /** Extra response fields (a sticky cookie). */
+  addFields: Fields;
+  /** Set once anything (an interim response) was sent to the client: no other server may answer after that. */
+  touched: { client: boolean };
+}
+
+/**
+ * One request/response exchange on one server connection, from writing the head to deciding
+ * whether the connection can be kept. Failures before any response byte reached the client come
+ * back as `failed`, for the caller to retry elsewhere or answer with an error page.
+ */
+export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Exchange> {
+  const { req, client, backend } = ctx;
+  const { server, up, head } = a;
+  const upReader = new BufReader(up);
+  const timeouts = backend.config.timeouts;
+  // nginx's proxy_read_timeout semantics: the time allowed between two reads from the server,
+  // so a long download that keeps moving is never cut.
+  const responseDeadline = new Deadline(() => up.close()).arm(timeouts.response);
+
+  // A small body that arrived whole with the head (or one kept from an earlier attempt) goes out
+  // in the same write.
+  let first = head;
+  let bodySent = req.body.kind === "none";
+  if (a.replay) {
+    first = concat(head, a.replay);
+    bodySent = true;
+  } else if (req.body.kind === "length" && ctx.reader.buffered >= req.body.length) {
+    const inline = ctx.reader.take(req.body.length);
+    a.tape?.record(inline);
+    first = concat(head, inline);
+    bodySent = true;
+  }
+  try {
+    await writeAll(up, first);
+  } catch (e) {
+    up.close();
+    responseDeadline.clear();
+    const err = new ProxyError("upstream_closed", `upstream "${server.address}": sending request failed: ${(e as Error).message}`);
+    return { kind: "failed", failure: { err, reached: true, bodyDone: bodySent, stale: true, serverFault: true } };
+  }
+
+  // The request body streams while the response is awaited: a server may answer early
+  // (413, 417, a redirect) without reading it all, and Expect: 100-continue needs both at once.
+  const body = startRequestBody(ctx, a.tape ? a.tape.wrap(up) : up, () => responseDeadline.arm(timeouts.response), bodySent);
+  /** Gives up on this server before any response byte reached the client. */
+  const giveUp = (err: ProxyError, stale = false): Exchange => {
+    responseDeadline.clear();
+    up.close();
+    body.cancel();
+    return { kind: "failed", failure: { err, reached: true, bodyDone: body.done, stale, serverFault: !stale } };
+  };
+
+  let res: ResponseHead;
+  let interims = 0;
+  for (;;) {
+    const got = await upReader.readHead(MAX_RESPONSE_HEAD, MAX_RESPONSE_HEAD).catch(() => null);
+    const timedOut = responseDeadline.expired;
+    if (body.error) {
+      // The client's body was broken or the client left: that, not the server, is the story.
+      responseDeadline.clear();
+      up.close();
+      return { kind: "done", outcome: failed(body.error, false) };
+    }
+    if (!got || !got.ok) {
+      const at = `upstream "${server.address}"`;
+      if (timedOut) return giveUp(new ProxyError("upstream_timeout", `${at} did not respond within ${timeouts.response} ms`));
+      if (!got || got.reason === "eof") {
+        return giveUp(new ProxyError("upstream_closed", `${at} closed the connection before responding`), interims === 0);
+      }
+      switch (got.reason) {
+        case "malformed":
+          return giveUp(new ProxyError("upstream_bad_response", `${at} sent a malformed response head (bare LF or control byte)`));
+        case "line_too_long":
+        case "head_too_long":
+          return giveUp(new ProxyError("upstream_bad_response", `${at} sent a response head larger than ${MAX_RESPONSE_HEAD} bytes`));
+        case "truncated":
+          return giveUp(new ProxyError("upstream_closed", `${at} closed the connection in the middle of the response head`));
+      }
+    }
+    try {
+      res = parseResponseHead(got.head, MAX_RESPONSE_FIELDS);
+    } catch (e) {
+      return giveUp(withServer(asProxyError(e), server));
+    }
+    if (res.status >= 200 || res.status === 101) break;
+    // A server may send several 1xx (100, then 103s), but an endless stream of them is a server
+    // stuck in a loop, not a response.
+    if (++interims > MAX_INTERIM_RESPONSES) {
+      return giveUp(new ProxyError("upstream_bad_response", `upstream "${server.address}" sent more than ${MAX_INTERIM_RESPONSES} interim (1xx) responses`));
+    }
+    responseDeadline.arm(timeouts.response);
+    // RFC 9110 §15.2: interim responses are forwarded, but never to an HTTP/1.0 client.
+    if (req.version === "HTTP/1.1") {
+      a.touched.client = true;
+      const interim = serializeResponseHead("HTTP/1.1", res.status, res.reason, stripHopByHop(res.fields));
+      try {
+        await writeAll(client, interim);
+      } catch {
+        responseDeadline.clear();
+        up.close();
+        return { kind: "done", outcome: clientGone(server) };
+      }
+    }
+  }
+
+  if (res.status === 101) {
+    responseDeadline.clear();
+    return await upgrade(ctx, server, up, upReader, res, body);
+  }
+
+  let framing: Framing;
+  try {
+    framing = responseFraming(res, req.method);
+  } catch (e) {
+    return giveUp(withServer(asProxyError(e), server));
+  }
+
+  // Keep-alive towards the client (RFC 9112 §9.3): the client asked for it, and the body's end
+  // can be seen without closing. A chunked body cannot be sent to an HTTP/1.0 client (RFC 9112
+  // §7.1), so it is decoded and delimited by closing.
+  const dechunk = framing.kind === "chunked" && req.version === "HTTP/1.0";
+  let clientKeep = req.keepAlive && framing.kind !== "close" && !dechunk;
+  // If the request body is still unread, the next request cannot be found in the stream.
+  if (!body.done) clientKeep = false;
+  if (backend.config.passive.fail_status.includes(res.status)) backend.reportFailure(server, `status ${res.status}`);
+  const fields = responseFields(res, framing, dechunk, clientKeep, req);
+  fields.push(...a.addFields);
+  const resHead = serializeResponseHead("HTTP/1.1", res.status, res.reason, fields);
+
+  const progress = { written: false, bodyBytes: 0 };
+  try {
+    await sendResponse(upReader, framing, resHead, {
+      dst: client,
+      dechunk,
+      srcError: (m, cause, malformed) =>
+        new ProxyError(
+          malformed ? "upstream_bad_response" : responseDeadline.expired ? "upstream_timeout" : "upstream_closed",
+          `upstream "${server.address}": ${m}`,
+          { cause },
+        ),
+      dstError: (m, cause) => new ProxyError("client_closed", `client went away: ${m}`, { cause }),
+      // Only time spent waiting for the server counts; a slow client is not the server's fault.
+      onReadStart: () => responseDeadline.arm(timeouts.response),
+      onRead: () => responseDeadline.clear(),
+      writeTimeoutMs: ctx.sendTimeoutMs,
+      progress,
+    });
+  } catch (e) {
+    responseDeadline.clear();
+    up.close();
+    const err = asProxyError(e);
+    // Nothing sent yet (the head waits to go out with the first body bytes): the client can
+    // still get an honest error page.
+    if (!progress.written && err.side === "upstream") return giveUp(err);
+    // The head is out: the only honest signal left is to abort the connection, so the client
+    // never takes a truncated body for a complete one.
+    client.close();
+    if (err.side === "upstream") ctx.report(err.message);
+    body.cancel();
+    return { kind: "done", outcome: { status: res.status, bytes: progress.bodyBytes, upstream: server.address, keepAlive: false } };
+  }
+  const bytes = progress.bodyBytes;
+  responseDeadline.clear();
+
+  if (!body.done) {
+    // The server answered without reading the whole body; neither connection is in sync now.
+    body.cancel();
+    up.close();
+    return { kind: "done", outcome: { status: res.status, bytes, upstream: server.address, keepAlive: false } };
+  }
+  const upKeep = res.keepAlive && framing.kind !== "close";
+  if (upKeep) server.pool.put(up);
+  else up.close();
+  return { kind: "done", outcome: { status: res.status, bytes, upstream: server.address, keepAlive: clientKeep } };
+}
+
+/**
+ * Sends the response head and body. Most responses are small and already read whole with their
+ * head: those go out in one write, without the streaming machinery; everything else streams.
+ */
+function sendResponse(upReader: BufReader, framing: Framing, head: Uint8Array, opts: CopyOptions & { dst: Conn; progress: { written: boolean; bodyBytes: number } }): Promise<unknown> {
+  const whole = framing.kind === "none" ? 0 : framing.kind === "length" && upReader.buffered >= framing.length ? framing.length : -1;
+  if (whole < 0) return copyBody(upReader, framing, { ...opts, prefix: head });
+  return writeWithin(opts.dst, whole > 0 ? concat(head, upReader.take(whole)) : head, opts.writeTimeoutMs).then(() => {
+    opts.progress.written = true;
+    opts.progress.bodyBytes = whole;
+  }, (e) => {
+    throw opts.dstError(`writing response failed: ${(e as Error).message}`, e);
+  });
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** The response fields sent to the client. */
+function responseFields(res: ResponseHead, framing: Framing, dechunk: boolean, keepAlive: boolean, req: RequestHead): Fields {
+  let fields = appendVia(stripHopByHop(res.fields), res.version.slice(5));
+  if (framing.kind === "length") fields = set(fields, "Content-Length", String(framing.length));
+  if (framing.kind === "chunked" && !dechunk) fields.push(["Transfer-Encoding", "chunked"]);
+  if (dechunk) fields = removeAll(fields, new Set(["content-length", "trailer"]));
+  if (!keepAlive) fields.push(["Connection", "close"]);
+  else if (req.version === "HTTP/1.0") fields.push(["Connection", "keep-alive"]);
+  return fields;
+}
+
+/** Switching protocols (RFC 9110 §15.2.2): from here on both connections are one byte tunnel. */
+async function upgrade(
+  ctx: ProxyContext,
+  server: UpstreamServer,
+  up: Conn,
+  upReader: BufReader,
+  res: ResponseHead,
+  body: RequestBody,
+): Promise<Exchange> {
+  if (!ctx.req.upgrade) {
+    up.close();
+    body.cancel();
+    const err = new ProxyError("upstream_bad_response", `upstream "${server.address}" switched protocols without being asked to`);
+    return { kind: "failed", failure: { err, reached: true, bodyDone: body.done, stale: false, serverFault: true } };
+  }
+  await body.settled;
+  if (body.error) {
+    up.close();
+    return { kind: "done", outcome: failed(body.error, false) };
+  }
+  const fields = appendVia(stripHopByHop(res.fields), res.version.slice(5));
+  const protocol = res.fields.find(([n]) => n.toLowerCase() === "upgrade")?.[1] ?? ctx.req.upgrade;
+  fields.push(["Connection", "upgrade"], ["Upgrade", protocol]);
+  try {
+    await writeAll(ctx.client, serializeResponseHead("HTTP/1.1", 101, res.reason, fields));
+  } catch {
+    up.close();
+    return { kind: "done", outcome: clientGone(server) };
+  }
+  const clientAhead = ctx.reader.buffered ? ctx.reader.take(ctx.reader.buffered).slice() : undefined;
+  const upAhead = upReader.buffered ? upReader.take(upReader.buffered).slice() : undefined;
+  await tunnel(ctx.client, up, { aHead: clientAhead, bHead: upAhead });
+  return { kind: "done", outcome: { status: 101, bytes: 0, upstream: server.address, keepAlive: false, upgraded: true } };
+}
+
+interface RequestBody {
+  /** The whole body reached the server. */
+  readonly done: boolean;
+  /** Set when the body failed on the client's side (malformed, client gone). */
+  readonly error: ProxyError | null;
+  readonly settled: Promise<void>;
+  /**
+   * Gives up on the client's body: its failure is no longer reported. The copy ends when the
+   * caller closes the client connection, which it must do since the stream is out of sync.
+   */
+  cancel(): void;
+}
+
+/** `onProgress` runs whenever body bytes move: the server is not late while it is still being sent the request. */
+function startRequestBody(ctx: ProxyContext, up: Conn, onProgress: () => void, alreadySent: boolean): RequestBody {
+  const { req, reader } = ctx;
+  const none = req.body.kind === "none" || alreadySent;
+  const state = { done: none, error: null as ProxyError | null, cancelled: false };
+  const settled = none ? Promise.resolve() : copyBody(reader, req.body, {
+    dst: up,
+    srcError: (m, cause, malformed) => new ProxyError(malformed ? "bad_request" : "client_closed", `request body from client: ${m}`, { cause }),
+    // The server stopped reading (it may already be answering); its response tells the rest.
+    dstError: (m, cause) => new ProxyError("upstream_closed", `sending request body: ${m}`, { cause }),
+    onRead: onProgress,
+  }).then(
+    () => {
+      state.done = true;
+    },
+    (e) => {
+      const err = asProxyError(e);
+      if (err.side === "client" && !state.cancelled) {
+        state.error = err;
+        // Wake the response wait: there is no point in waiting for an answer to half a request.
+        up.close();
+      }
+    },
+  );
+  return {
+    get done() {
+      return state.done;
+    },
+    get error() {
+      return state.error;
+    },
+    settled,
+    cancel() {
+      state.cancelled = true;
+    },
+  };
+}
+
+export function failed(err: ProxyError, keepAlive: boolean): ProxyOutcome {
+  return { status: err.status, bytes: 0, upstream: null, keepAlive, error: err };
+}
+
+function clientGone(server: UpstreamServer): ProxyOutcome {
+  return { status: 499, bytes: 0, upstream: server.address, keepAlive: false };
+}
+
+function withServer(err: ProxyError, server: UpstreamServer): ProxyError {
+  if (err.side !== "upstream" || err.message.includes(server.address)) return err;
+  return new ProxyError(err.kind, `upstream "${server.address}": ${err.message}`, { cause: err });
+}
