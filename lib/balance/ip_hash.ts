@@ -8,6 +8,9 @@ import { RendezvousHash } from "./hash.ts";
 
 export class IpHash<S extends Candidate = Candidate> extends RendezvousHash<S> {
   protected override keyOf(ctx: PickContext): string | undefined {
-    return ctx.clientAddr;
+    const addr = ctx.clientAddr;
+    // A dual-stack listener sees IPv4 clients as `::ffff:a.b.c.d` (RFC 4291 §2.5.5.2): the same
+    // client must hash alike whichever listener it came through.
+    return addr?.toLowerCase().startsWith("::ffff:") && addr.includes(".") ? addr.slice(7) : addr;
   }
 }

@@ -54,27 +54,32 @@ function readBackend(name: string, value: YamlValue): BackendConfig {
   const map = value.map(BACKEND_KEYS);
   const defaults = DEFAULTS.backend;
   const maxConns = map?.get("max_conns")?.int(0, MAX_CONNS) ?? defaults.max_conns;
-  const balance = map?.get("balance")?.oneOf(BALANCE_NAMES) ?? defaults.balance;
+  const balanceValue = map?.get("balance");
+  const balanceName = balanceValue?.oneOf(BALANCE_NAMES);
+  const balance = balanceName ?? defaults.balance;
   const backend: BackendConfig = {
     name,
     balance,
     servers: map === undefined ? [] : readServers(map, maxConns),
     timeouts: readTimeouts(map?.get("timeouts")),
     max_idle_conns: map?.get("max_idle_conns")?.int(0, 10_000) ?? defaults.max_idle_conns,
-    retries: map?.get("retries")?.int(0, 100) ?? defaults.retries,
+    retries: readRetries(map?.get("retries")),
     retry_timeout: readTimeout(map?.get("retry_timeout")) ?? defaults.retry_timeout,
     retry_body_limit: map?.get("retry_body_limit")?.size(0, 16 * 1024 * 1024, "0 to 16MiB") ?? defaults.retry_body_limit,
     max_conns: maxConns,
     queue_timeout: readTimeout(map?.get("queue_timeout")) ?? defaults.queue_timeout,
-    slow_start: map?.get("slow_start")?.duration(0, MAX_TIMEOUT_MS, "0s to 596h") ?? defaults.slow_start,
+    slow_start: readSlowStart(map?.get("slow_start")),
     resolve_interval: map?.get("resolve_interval")?.duration(1000, MAX_TIMEOUT_MS, "1s to 596h") ?? defaults.resolve_interval,
     passive: readPassive(map?.get("passive")),
   };
   const health = readHealth(map?.get("health"));
   if (health) backend.health = health;
-  const hashKey = readHashKey(map?.get("hash_key"), balance);
-  if (hashKey) backend.hash_key = hashKey;
-  else if (balance === "hash" && map !== undefined) map.get("balance")!.fail(`needs hash_key (header:NAME, cookie:NAME, query:NAME or path), got "hash"`);
+  // An invalid balance was reported already; judging hash_key against the fallback would only add noise.
+  if (balanceValue === undefined || balanceName !== undefined) {
+    const hashKey = readHashKey(map?.get("hash_key"), balance);
+    if (hashKey) backend.hash_key = hashKey;
+    else if (balance === "hash" && !map?.has("hash_key")) balanceValue!.fail(`needs hash_key (header:NAME, cookie:NAME, query:NAME or path), got "hash"`);
+  }
   const sticky = readSticky(map?.get("sticky"));
   if (sticky) backend.sticky = sticky;
   return backend;
@@ -82,7 +87,7 @@ function readBackend(name: string, value: YamlValue): BackendConfig {
 
 function readHashKey(value: YamlValue | undefined, balance: BalanceName): HashKey | undefined {
   if (value === undefined) return undefined;
-  if (balance !== "hash") return value.fail(`only applies to balance: hash, got balance ${JSON.stringify(balance)}`);
+  if (balance !== "hash") return value.fail(`only applies to balance: hash (balance is ${balance})`);
   const text = value.text();
   if (text === undefined) return undefined;
   const key = parseHashKey(text);
@@ -93,14 +98,29 @@ function readHashKey(value: YamlValue | undefined, balance: BalanceName): HashKe
 function readSticky(value: YamlValue | undefined): { cookie: string } | undefined {
   if (value === undefined) return undefined;
   if (!value.isMap()) {
-    return value.oneOf(["cookie"]) === undefined ? undefined : { cookie: DEFAULTS.backend.sticky_cookie };
+    if (value.isText() && value.text() === "cookie") return { cookie: DEFAULTS.backend.sticky_cookie };
+    return value.fail(`must be "cookie" or { cookie: NAME }, ${value.got()}`);
   }
   const cookie = value.map(STICKY_KEYS)?.require("cookie");
   const name = cookie?.text();
   if (name === undefined) return undefined;
   // RFC 6265 §4.1.1: a cookie name is an RFC 9110 token.
-  if (!TOKEN.test(name) || name.length > 64) return cookie!.fail(`must be a cookie name (letters, digits and !#$%&'*+-.^_\`|~), ${cookie!.got()}`);
+  if (!TOKEN.test(name)) return cookie!.fail(`must be a cookie name (letters, digits and !#$%&'*+-.^_\`|~), ${cookie!.got()}`);
+  if (name.length > 64) return cookie!.fail(`must be at most 64 characters, ${cookie!.got()}`);
   return { cookie: name };
+}
+
+/** A count, or `auto` (the default: every other server once). */
+function readRetries(value: YamlValue | undefined): number | "auto" {
+  if (value === undefined || (value.isText() && value.text() === "auto")) return DEFAULTS.backend.retries;
+  return value.int(0, 100) ?? DEFAULTS.backend.retries;
+}
+
+/** A duration; a bare `0` is allowed too, since zero needs no unit. */
+function readSlowStart(value: YamlValue | undefined): number {
+  if (value === undefined) return DEFAULTS.backend.slow_start;
+  if (value.isText() && value.text() === "0") return 0;
+  return value.duration(0, MAX_TIMEOUT_MS, "0s to 596h") ?? DEFAULTS.backend.slow_start;
 }
 
 function readServers(backend: YamlMap, maxConns: number): ServerConfig[] {

@@ -15,18 +15,18 @@ export function readHealth(value: YamlValue | undefined): HealthConfig | undefin
   if (type === "tcp") {
     for (const key of ["path", "host", "expect_status"]) map?.get(key)?.fail("only applies to type: http");
   }
-  const path = map?.get("path");
+  const path = type === "tcp" ? undefined : map?.get("path");
   const pathText = path?.text();
   if (pathText !== undefined && !/^\/[\x21-\x7e]*$/.test(pathText)) {
     path!.fail(`must start with "/" and contain no spaces or control characters, ${path!.got()}`);
   }
-  const host = map?.get("host");
+  const host = type === "tcp" ? undefined : map?.get("host");
   const hostText = host?.text();
   if (hostText !== undefined && !/^[\x21-\x7e]+$/.test(hostText)) host!.fail(`must be a host name without spaces, ${host!.got()}`);
   const health: HealthConfig = {
     type,
     path: pathText ?? d.path,
-    expect_status: readStatusRanges(map?.get("expect_status")) ?? d.expect_status,
+    expect_status: (type === "tcp" ? undefined : readStatusRanges(map?.get("expect_status"))) ?? d.expect_status,
     interval: readTimeout(map?.get("interval")) ?? d.interval,
     timeout: readTimeout(map?.get("timeout")) ?? d.timeout,
     rise: map?.get("rise")?.int(1, 100) ?? d.rise,
@@ -43,13 +43,21 @@ export function readPassive(value: YamlValue | undefined): PassiveHealthConfig {
   return {
     max_fails: map?.get("max_fails")?.int(0, 1000) ?? d.max_fails,
     fail_timeout: readTimeout(map?.get("fail_timeout")) ?? d.fail_timeout,
-    fail_status: statuses === undefined ? [...d.fail_status] : (readStatusRanges(statuses) ?? []).flatMap(([lo, hi]) => range(lo, hi)),
+    fail_status: readFailStatus(statuses),
   };
+}
+
+/** Statuses (an empty list is allowed: none, the default), sorted, each once. */
+function readFailStatus(value: YamlValue | undefined): number[] {
+  if (value === undefined || (value.isList() && value.list()?.length === 0)) return [...DEFAULTS.passive.fail_status];
+  const all = (readStatusRanges(value) ?? []).flatMap(([lo, hi]) => range(lo, hi));
+  return [...new Set(all)].sort((a, b) => a - b);
 }
 
 /** `200`, `"200-399"`, `"2xx"`, or a list of those, as inclusive ranges of statuses 100..599. */
 function readStatusRanges(value: YamlValue | undefined): [number, number][] | undefined {
   if (value === undefined) return undefined;
+  if (value.isMap()) return value.fail(`must be a status, a range, a class or a list of those, ${value.got()}`);
   const items = value.isList() ? value.list() ?? [] : [value];
   if (items.length === 0) return value.fail(`must list at least one status, ${value.got()}`);
   const ranges: [number, number][] = [];

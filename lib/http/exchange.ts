@@ -70,7 +70,10 @@ export interface Failure {
   bodyDone: boolean;
   /** Nothing at all came back, on a connection that may have been closed while idle. */
   stale: boolean;
-  /** Counts towards the server's passive health (a timeout, a broken response; not a stale connection). */
+  /**
+   * Counts towards the server's passive health: a timeout, a broken response. A stale failure
+   * counts only on a fresh connection (the caller knows); on a pooled one it is the pool's news.
+   */
   serverFault: boolean;
 }
 
@@ -123,7 +126,7 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
     up.close();
     responseDeadline.clear();
     const err = new ProxyError("upstream_closed", `upstream "${server.address}": sending request failed: ${(e as Error).message}`);
-    return { kind: "failed", failure: { err, reached: true, bodyDone: bodySent, stale: true, serverFault: true } };
+    return { kind: "failed", failure: { err, reached: true, bodyDone: bodySent, stale: true, serverFault: false } };
   }
 
   // The request body streams while the response is awaited: a server may answer early

@@ -85,14 +85,19 @@ async function attempt(ctx: ProxyContext, server: UpstreamServer, a: Omit<Attemp
     const safe = IDEMPOTENT.has(req.method) && (req.body.kind === "none" || a.replay !== null);
     if (ex.kind === "done" || !ex.failure.stale || !safe) return ex;
   }
+  let up;
   try {
-    return await exchangeOnce(ctx, { ...a, server, up: await backend.dial(server) });
+    up = await backend.dial(server);
   } catch (e) {
     const why = e instanceof ConnError ? e.message : String(e);
     const err = new ProxyError("connect_failed", `cannot connect to upstream "${server.address}": ${why}`);
     const failure: Failure = { err, reached: false, bodyDone: false, stale: false, serverFault: true };
     return { kind: "failed", failure };
   }
+  const ex = await exchangeOnce(ctx, { ...a, server, up });
+  // Nothing back from a connection just opened is the server's doing.
+  if (ex.kind === "failed" && ex.failure.stale) ex.failure.serverFault = true;
+  return ex;
 }
 
 /** No server could be had at all: none available, or all busy for the whole queue timeout. */

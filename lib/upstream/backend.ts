@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import type { BackendConfig, HostPort, ServerConfig } from "../config/types.ts";
 import { createPolicy, type PickContext, type Policy } from "../balance/mod.ts";
 import { ActiveChecker } from "../health/active_checker.ts";
-import { type Conn, runtime } from "../runtime/mod.ts";
+import { type Conn, ConnError, runtime } from "../runtime/mod.ts";
 import { isIpLiteral, resolveHost } from "./resolve_host.ts";
 import { type ServerSettings, UpstreamServer } from "./server.ts";
 
@@ -66,12 +66,12 @@ export class Backend {
     const reloaded = opts.previous !== undefined;
     this.#entries = cfg.servers.map((s) => ({ cfg: s, servers: [], resolved: reloaded }));
     for (const entry of this.#entries) {
-      if (isIpLiteral(entry.cfg.hostname)) this.#setAddresses(entry, [entry.cfg.hostname], inherited);
+      if (isStatic(entry.cfg.hostname)) this.#setAddresses(entry, [entry.cfg.hostname], inherited);
     }
     // A name keeps its previous addresses until it is resolved again, so a reload does not
     // empty a backend while DNS answers.
     for (const entry of this.#entries) {
-      if (isIpLiteral(entry.cfg.hostname)) continue;
+      if (isStatic(entry.cfg.hostname)) continue;
       const known = [...inherited.values()].filter((s) => s.origin === entry.cfg.address).map((s) => s.hostname);
       if (known.length) this.#setAddresses(entry, known, inherited);
     }
@@ -87,7 +87,7 @@ export class Backend {
 
   /** Resolves names (waiting up to 5s for the first answers), then starts DNS refreshes and health checks. */
   async start(): Promise<void> {
-    const names = this.#entries.filter((e) => !isIpLiteral(e.cfg.hostname));
+    const names = this.#entries.filter((e) => !isStatic(e.cfg.hostname));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, START_RESOLVE_MS)));
     await Promise.race([Promise.all(names.map((e) => this.#refresh(e))), late]);
@@ -110,8 +110,9 @@ export class Backend {
   /**
    * Picks a server for a request: the sticky one when it is available, else the policy's
    * choice. When every server is passively marked down, picks as if none were: the marks are
-   * guesses from recent errors, and refusing everything is a certain outage (nginx does the
-   * same for a lone server).
+   * guesses from recent errors, and refusing everything is a certain outage (Envoy's "panic
+   * mode" reasons the same way; nginx ignores max_fails for a lone server). Servers that active
+   * checks found down stay out: those were probed.
    */
   pick(ctx: PickContext, exclude?: ReadonlySet<UpstreamServer>, stickyId?: string): UpstreamServer | null {
     if (stickyId !== undefined) {
@@ -159,9 +160,23 @@ export class Backend {
     s.onFree?.();
   }
 
-  /** Opens a new connection to `server` within the backend's connect timeout. */
-  dial(server: UpstreamServer): Promise<Conn> {
-    return runtime.connect({ hostname: server.hostname, port: server.port, timeoutMs: this.config.timeouts.connect });
+  /**
+   * Opens a new connection to `server` within the backend's connect timeout. `localhost` is
+   * loopback in both families (RFC 6761 §6.3) whatever /etc/hosts says, and a local server
+   * listens on one or both: try the family that answered last time, then the other.
+   */
+  async dial(server: UpstreamServer): Promise<Conn> {
+    const timeoutMs = this.config.timeouts.connect;
+    if (!isLocalhost(server.hostname)) return runtime.connect({ hostname: server.hostname, port: server.port, timeoutMs });
+    const order = server.loopback === "::1" ? ["::1", "127.0.0.1"] : ["127.0.0.1", "::1"];
+    try {
+      return await runtime.connect({ hostname: order[0], port: server.port, timeoutMs });
+    } catch (e) {
+      if (!(e instanceof ConnError) || e.code !== "connection refused") throw e;
+      const conn = await runtime.connect({ hostname: order[1], port: server.port, timeoutMs });
+      server.loopback = order[1];
+      return conn;
+    }
   }
 
   /** Counts a failure seen on real traffic towards passive health, and says so when it marks the server down. */
@@ -304,6 +319,16 @@ export class Backend {
       active: b.health ? { rise: b.health.rise, fall: b.health.fall } : null,
     };
   }
+}
+
+/** Servers that need no DNS: IP literals, and `localhost` (dialled on both loopback addresses). */
+function isStatic(hostname: string): boolean {
+  return isIpLiteral(hostname) || isLocalhost(hostname);
+}
+
+function isLocalhost(hostname: string): boolean {
+  const h = hostname.toLowerCase();
+  return h === "localhost" || h === "localhost.";
 }
 
 /**

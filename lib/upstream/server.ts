@@ -50,6 +50,8 @@ export class UpstreamServer {
   #passive!: PassiveHealth;
   /** When the server last came up, for slow start; 0 = up from the start (no ramp). */
   #upSince = 0;
+  /** When the last passive mark ends (the server comes back then), for slow start. */
+  #passiveUntil = 0;
 
   constructor(
     addr: { hostname: string; port: number; origin: string; id: string },
@@ -90,9 +92,10 @@ export class UpstreamServer {
   get weight(): number {
     const { weight, slowStartMs } = this.#settings;
     if (slowStartMs <= 0) return weight;
-    const since = Math.max(this.#upSince, this.#passive.downUntil);
+    const now = this.now();
+    const since = Math.max(this.#upSince, this.#passiveUntil <= now ? this.#passiveUntil : 0);
     if (since === 0) return weight;
-    const elapsed = this.now() - since;
+    const elapsed = now - since;
     if (elapsed >= slowStartMs) return weight;
     return weight * Math.max(0.02, elapsed / slowStartMs);
   }
@@ -112,6 +115,9 @@ export class UpstreamServer {
     const max = this.#settings.maxConns;
     return max === 0 || this.inflight < max;
   }
+
+  /** For a `localhost` server: the loopback address that accepted last (tried first next time). */
+  loopback?: string;
 
   /** Called when a request or tunnel releases the server: set by the backend that owns it now. */
   onFree?: () => void;
@@ -140,7 +146,9 @@ export class UpstreamServer {
   /** Records a failure seen on real traffic; true when it marked the server down. */
   recordFailure(): boolean {
     this.stats.failures++;
-    return this.#passive.recordFailure();
+    if (!this.#passive.recordFailure()) return false;
+    this.#passiveUntil = this.#passive.downUntil;
+    return true;
   }
 
   /** Marks a server added after start-up (a reload, a new DNS address) as just come up, for slow start. */

@@ -63,3 +63,15 @@ describe("IpHash (balance: ip_hash)", () => {
     assert.equal(seq, "abcabc");
   });
 });
+
+describe("IpHash with IPv4-mapped IPv6 addresses", () => {
+  it("pick() hashes ::ffff:a.b.c.d like a.b.c.d", () => {
+    const list = servers({ a: 1, b: 1, c: 1, d: 1, e: 1 });
+    const policy = new IpHash<FakeServer>();
+    for (let i = 0; i < 50; i++) {
+      const v4 = policy.pick(list, { clientAddr: `10.1.2.${i}` });
+      assert.equal(policy.pick(list, { clientAddr: `::ffff:10.1.2.${i}` }), v4);
+      assert.equal(policy.pick(list, { clientAddr: `::FFFF:10.1.2.${i}` }), v4);
+    }
+  });
+});

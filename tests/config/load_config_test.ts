@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { loadConfig } from "../../lib/config/load_config.ts";
-import type { BackendConfig, Config, ListenerConfig } from "../../lib/config/types.ts";
+import type { Config } from "../../lib/config/types.ts";
+import { DEFAULT_BACKEND, DEFAULT_LISTENER } from "./_defaults.ts";
 import { configOf, errorsOf, messagesOf, yaml } from "./_yaml.ts";
 
 /** The smallest valid config, used as a base by tests that only care about one part. */
@@ -13,26 +14,6 @@ const MINIMAL = yaml`
     app:
       servers: [127.0.0.1:9001]
 `;
-
-const DEFAULT_LISTENER: Omit<ListenerConfig, "name" | "listen" | "routes"> = {
-  mode: "http",
-  limits: { max_request_line: 8192, max_head_size: 32768, max_headers: 100 },
-  timeouts: { header: 10_000, keepalive: 60_000, send: 60_000, tcp_idle: 3_600_000 },
-};
-
-const DEFAULT_BACKEND: Omit<BackendConfig, "name" | "servers"> = {
-  balance: "round_robin",
-  timeouts: { connect: 5_000, response: 60_000, idle: 30_000 },
-  max_idle_conns: 128,
-  retries: "auto",
-  retry_timeout: 30_000,
-  retry_body_limit: 65_536,
-  max_conns: 0,
-  queue_timeout: 10_000,
-  slow_start: 0,
-  resolve_interval: 30_000,
-  passive: { max_fails: 1, fail_timeout: 10_000, fail_status: [] },
-};
 
 describe("loadConfig() defaults", () => {
   it("loadConfig() fills in every default of a minimal config", () => {

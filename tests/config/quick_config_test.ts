@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { formatConfigError } from "../../lib/config/config_error.ts";
 import { quickConfig } from "../../lib/config/quick_config.ts";
 import type { Config } from "../../lib/config/types.ts";
+import { DEFAULT_BACKEND, DEFAULT_LISTENER } from "./_defaults.ts";
 import { configOf, yaml } from "./_yaml.ts";
 
 function errorsOf(listen: string, to: string[]): string[] {
@@ -19,28 +20,16 @@ describe("quickConfig()", () => {
       listeners: [{
         name: "quick",
         listen: { hostname: "0.0.0.0", port: 8080 },
-        mode: "http",
         routes: [{ path: "/", action: { type: "proxy", backend: "quick" } }],
-        limits: { max_request_line: 8192, max_head_size: 32768, max_headers: 100 },
-        timeouts: { header: 10_000, keepalive: 60_000, send: 60_000, tcp_idle: 3_600_000 },
+        ...DEFAULT_LISTENER,
       }],
       backends: new Map([["quick", {
         name: "quick",
-        balance: "round_robin",
         servers: [
           { address: "127.0.0.1:9001", hostname: "127.0.0.1", port: 9001, weight: 1, max_conns: 0 },
           { address: "[::1]:9002", hostname: "::1", port: 9002, weight: 1, max_conns: 0 },
         ],
-        timeouts: { connect: 5_000, response: 60_000, idle: 30_000 },
-        max_idle_conns: 128,
-        retries: "auto",
-        retry_timeout: 30_000,
-        retry_body_limit: 65_536,
-        max_conns: 0,
-        queue_timeout: 10_000,
-        slow_start: 0,
-        resolve_interval: 30_000,
-        passive: { max_fails: 1, fail_timeout: 10_000, fail_status: [] },
+        ...DEFAULT_BACKEND,
       }]]),
       log: { access: "stdout" },
       source: "<command line>",
