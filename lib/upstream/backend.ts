@@ -54,7 +54,14 @@ export class Backend {
   #waiters: (() => void)[] = [];
   #owners = new WeakMap<UpstreamServer, () => void>();
   #stopped = false;
-  readonly #wake = () => this.#waiters.shift()?.();
+  /**
+   * Wakes every waiter: each one picks again, in queue order, and those that still find nothing
+   * (a retry that excludes the server that freed up) wait again. Waking only the first would
+   * strand the others when the first cannot use the server.
+   */
+  readonly #wake = () => {
+    for (const w of this.#waiters.splice(0)) w();
+  };
 
   constructor(cfg: BackendConfig, opts: BackendOptions) {
     this.name = cfg.name;
@@ -298,6 +305,13 @@ export class Backend {
   /** Takes every server back after a successor backend was abandoned (a reload that failed). */
   reclaim(): void {
     for (const s of this.#all.values()) this.#adopt(s);
+    // The abandoned successor may have drained or reconfigured servers this backend still has.
+    for (const entry of this.#entries) {
+      for (const s of entry.servers) {
+        s.configure(this.#settings(entry.cfg));
+        s.draining = false;
+      }
+    }
   }
 
   /** Hands every server to a successor backend (a reload); this backend keeps serving what it has in flight. */
