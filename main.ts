@@ -47,6 +47,20 @@ function printConfigErrors(errors: ConfigError[]): void {
 }
 
 async function run(config: Config, configPath: string | null): Promise<number> {
+  // Signal handlers go in before anything is bound: a SIGHUP or SIGTERM that arrives the moment
+  // the "listening on" lines are out (a service manager reacting to them) must not meet the
+  // default action, which ends the process. Reloads wait until the server exists.
+  const stopped = new Promise<string>((resolve) => {
+    for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => resolve(sig));
+  });
+  let started!: (server: RunningServer) => void;
+  const ready = new Promise<RunningServer>((resolve) => (started = resolve));
+  // SIGHUP reloads, as with nginx and HAProxy; reloads run one at a time, in order.
+  let reloading = Promise.resolve();
+  process.on("SIGHUP", () => {
+    reloading = reloading.then(() => ready).then((server) => reload(server, configPath));
+  });
+
   let server;
   try {
     server = await startServer(config);
@@ -58,14 +72,7 @@ async function run(config: Config, configPath: string | null): Promise<number> {
     throw e;
   }
   printListeners(server.listeners);
-  const stopped = new Promise<string>((resolve) => {
-    for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => resolve(sig));
-  });
-  // SIGHUP reloads, as with nginx and HAProxy; reloads run one at a time, in order.
-  let reloading = Promise.resolve();
-  process.on("SIGHUP", () => {
-    reloading = reloading.then(() => reload(server, configPath));
-  });
+  started(server);
   const sig = await stopped;
   errorLog(`${sig} received, stopping (up to ${STOP_GRACE_MS / 1000}s for requests in flight)`);
   await server.stop(STOP_GRACE_MS);
