@@ -14,6 +14,11 @@
  *
  * Failures recorded while the server is down are ignored: they come from requests that were
  * already in flight when it was marked down, and must not stretch the penalty they caused.
+ *
+ * When the mark ends the server is on probation, as in nginx: one request at a time tries it
+ * (`begin()`/`end()`), and only a trial that went well puts it fully back. Without this, every
+ * request arriving in the first moment after `fail_timeout` would go to a server that may still
+ * be dead. A failed trial marks it down again at once, whatever `max_fails` says.
  */
 export class PassiveHealth {
   readonly maxFails: number;
@@ -22,6 +27,9 @@ export class PassiveHealth {
   /** Times of the failures still in the window, oldest first; at most `maxFails`. */
   #failures: number[] = [];
   #downUntil = 0;
+  #probation = false;
+  /** The request trying the server while on probation, and whether it failed. */
+  #trial: { failed: boolean } | null = null;
 
   constructor(cfg: { max_fails: number; fail_timeout: number }, now: () => number = Date.now) {
     this.maxFails = cfg.max_fails;
@@ -34,13 +42,44 @@ export class PassiveHealth {
     if (this.maxFails <= 0) return false;
     const now = this.#now();
     if (now < this.#downUntil) return false;
+    if (this.#trial) this.#trial.failed = true;
     const failures = this.#failures;
     while (failures.length > 0 && failures[0] <= now - this.failTimeout) failures.shift();
     failures.push(now);
     if (failures.length < this.maxFails) return false;
-    failures.length = 0;
-    this.#downUntil = now + this.failTimeout;
+    this.#markDown(now);
     return true;
+  }
+
+  /** Whether a new request may go to the server: not down, and no trial already testing it. */
+  admits(): boolean {
+    return !this.isDown() && !(this.#probation && this.#trial !== null);
+  }
+
+  /** A request starts on this server; on probation, the first one becomes the trial. */
+  begin(): void {
+    if (this.#probation && this.#trial === null && !this.isDown()) this.#trial = { failed: false };
+  }
+
+  /** A request ended (after its failures, if any, were recorded); true when a failed trial marked the server down again. */
+  end(): boolean {
+    const trial = this.#trial;
+    if (trial === null) return false;
+    this.#trial = null;
+    if (!trial.failed) {
+      this.#probation = false;
+      return false;
+    }
+    if (this.isDown()) return false;
+    this.#markDown(this.#now());
+    return true;
+  }
+
+  #markDown(now: number): void {
+    this.#failures.length = 0;
+    this.#downUntil = now + this.failTimeout;
+    this.#probation = true;
+    this.#trial = null;
   }
 
   /** True while the server is out of rotation. */

@@ -54,14 +54,18 @@ export async function proxyRequest(ctx: ProxyContext): Promise<ProxyOutcome> {
         addFields,
         touched,
       });
-    } finally {
+    } catch (e) {
       backend.release(server);
+      throw e;
     }
+    // The failure is counted before the release: a request trying a server after its passive
+    // mark must be known to have failed when it ends.
+    if (ex.kind === "failed" && ex.failure.serverFault) backend.reportFailure(server, ex.failure.err.message);
+    backend.release(server);
     if (ex.kind === "done") return ex.outcome;
 
     const f = ex.failure;
     errors.push(f.err);
-    if (f.serverFault) backend.reportFailure(server, f.err.message);
     if (f.reached) bodyRead = f.bodyDone;
     const replayable = req.body.kind === "none" || !f.reached || (f.bodyDone && tape?.bytes() != null);
     const mayRepeat = !f.reached || (IDEMPOTENT.has(req.method) && !req.upgrade);

@@ -116,10 +116,10 @@ async function connectWithRetries(client: Conn, backend: Backend): Promise<{ ser
     try {
       return { server, conn: await backend.dial(server) };
     } catch (e) {
-      backend.release(server);
       const message = `cannot connect to upstream "${server.address}": ${e instanceof ConnError ? e.message : String(e)}`;
       failures.push(message);
       backend.reportFailure(server, message);
+      backend.release(server);
       if (tried.size >= backend.maxAttempts || Date.now() - started >= backend.config.retry_timeout) {
         return { error: new ProxyError("connect_failed", failures.join("; ")) };
       }

@@ -147,8 +147,7 @@ export class Backend {
     for (;;) {
       const s = this.pick(ctx, exclude, stickyId);
       if (s) {
-        s.inflight++;
-        s.stats.requests++;
+        s.begin();
         return s;
       }
       const full = this.#servers.some((x) => !exclude?.has(x) && x.activeUp() && !x.hasRoom());
@@ -161,8 +160,11 @@ export class Backend {
     }
   }
 
+  /** Ends a request or tunnel on `s`; call it after reporting the request's failure, if any. */
   release(s: UpstreamServer): void {
-    s.inflight--;
+    if (s.end()) {
+      this.#log(`backend "${this.name}": server "${s.address}" marked down again for ${this.config.passive.fail_timeout} ms: the first request after the last mark failed too`);
+    }
     // The server's current owner, which after a reload may be a newer backend than this one.
     s.onFree?.();
   }

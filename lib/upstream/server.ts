@@ -127,7 +127,25 @@ export class UpstreamServer {
 
   available(): boolean {
     if (this.draining || !this.hasRoom() || !this.#activeUp) return false;
-    return this.ignorePassive || !this.#passive.isDown();
+    return this.ignorePassive || this.#passive.admits();
+  }
+
+  /** A request or tunnel starts on this server (it may be the one trying it after a passive mark). */
+  begin(): void {
+    this.inflight++;
+    this.stats.requests++;
+    this.#passive.begin();
+  }
+
+  /**
+   * A request or tunnel ended, its failure (if any) already recorded. Returns true when it was
+   * the trial after a passive mark and failed: the server is marked down again.
+   */
+  end(): boolean {
+    this.inflight--;
+    if (!this.#passive.end()) return false;
+    this.#passiveUntil = this.#passive.downUntil;
+    return true;
   }
 
   /** Records an active check; returns the transition, if any. */

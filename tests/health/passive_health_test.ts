@@ -86,3 +86,51 @@ describe("PassiveHealth", () => {
     assert.ok(ph.downUntil >= before + 60_000 && ph.downUntil <= Date.now() + 60_000);
   });
 });
+
+describe("PassiveHealth probation after a mark", () => {
+  it("admits() lets one trial request through after fail_timeout, and no second one while it runs", () => {
+    const { ph, clock } = withClock(1, 10_000);
+    assert.equal(ph.admits(), true);
+    ph.recordFailure();
+    assert.equal(ph.admits(), false);
+    clock.now += 10_000;
+    assert.equal(ph.admits(), true);
+    ph.begin();
+    assert.equal(ph.admits(), false, "a second request while the trial runs");
+    assert.equal(ph.end(), false);
+    assert.equal(ph.admits(), true);
+    ph.begin();
+    ph.begin();
+    assert.equal(ph.admits(), true, "off probation: requests are not limited");
+  });
+
+  it("end() marks the server down again when the trial failed, even below max_fails", () => {
+    const { ph, clock } = withClock(3, 10_000);
+    ph.recordFailure();
+    ph.recordFailure();
+    ph.recordFailure();
+    clock.now += 10_000;
+    ph.begin();
+    assert.equal(ph.recordFailure(), false, "one failure is below max_fails");
+    assert.equal(ph.end(), true);
+    assert.equal(ph.isDown(), true);
+    assert.equal(ph.downUntil, clock.now + 10_000);
+  });
+
+  it("a trial failure that reaches max_fails marks at once, and end() does not mark twice", () => {
+    const { ph, clock } = withClock(1, 10_000);
+    ph.recordFailure();
+    clock.now += 10_000;
+    ph.begin();
+    assert.equal(ph.recordFailure(), true);
+    assert.equal(ph.end(), false);
+    assert.equal(ph.isDown(), true);
+  });
+
+  it("begin()/end() without a mark change nothing", () => {
+    const { ph } = withClock(1, 10_000);
+    ph.begin();
+    assert.equal(ph.admits(), true);
+    assert.equal(ph.end(), false);
+  });
+});
