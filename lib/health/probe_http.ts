@@ -11,7 +11,7 @@ import { Deadline } from "../net/deadline.ts";
 import { BufReader } from "../net/reader.ts";
 import { writeAll } from "../net/socket_writer.ts";
 import { type Conn, runtime } from "../runtime/mod.ts";
-import { failed, type ProbeResult, type ProbeTarget, timedOut } from "./probe_result.ts";
+import { connectTo, failed, type ProbeResult, type ProbeTarget, timedOut } from "./probe_result.ts";
 
 export interface HttpProbeOptions {
   /** Request target, origin-form: `/healthz?full=1`. */
@@ -48,7 +48,7 @@ export async function probeHttp(target: ProbeTarget, opts: HttpProbeOptions): Pr
   // that does not accept; closing the connection is what ends the pending read or write.
   const deadline = new Deadline(() => conn?.close()).arm(opts.timeoutMs);
   try {
-    conn = await runtime.connect({ hostname: target.hostname, port: target.port, timeoutMs: opts.timeoutMs });
+    conn = await connectTo(target, opts.timeoutMs);
     if (deadline.expired) return timedOut(opts.timeoutMs);
     const request = `GET ${opts.path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: ferry-health-check\r\nConnection: close\r\n\r\n`;
     await writeAll(conn, latin1Bytes(request));

@@ -1,11 +1,18 @@
 /** What a health probe is pointed at and what it found. */
-import { ConnError } from "../runtime/mod.ts";
+import { type Conn, ConnError, runtime } from "../runtime/mod.ts";
 
 export interface ProbeTarget {
   hostname: string;
   port: number;
   /** `host:port` as written in the config: the default Host header, and how logs name the server. */
   address: string;
+  /** How to reach the target, when it is not simply `hostname:port` (`localhost` tries both loopback families). */
+  connect?(timeoutMs: number): Promise<Conn>;
+}
+
+/** A connection to `target` within `timeoutMs`. */
+export function connectTo(target: ProbeTarget, timeoutMs: number): Promise<Conn> {
+  return target.connect ? target.connect(timeoutMs) : runtime.connect({ hostname: target.hostname, port: target.port, timeoutMs });
 }
 
 export interface ProbeResult {

@@ -9,9 +9,9 @@ import { createHash } from "node:crypto";
 import type { BackendConfig, HostPort, ServerConfig } from "../config/types.ts";
 import { createPolicy, type PickContext, type Policy } from "../balance/mod.ts";
 import { ActiveChecker } from "../health/active_checker.ts";
-import { type Conn, ConnError, runtime } from "../runtime/mod.ts";
+import type { Conn } from "../runtime/mod.ts";
 import { isIpLiteral, resolveHost } from "./resolve_host.ts";
-import { type ServerSettings, UpstreamServer } from "./server.ts";
+import { isLocalhost, type ServerSettings, UpstreamServer } from "./server.ts";
 
 /** Re-resolving sooner than this is pointless churn, whatever the TTL says. */
 const MIN_RESOLVE_MS = 1_000;
@@ -169,23 +169,9 @@ export class Backend {
     s.onFree?.();
   }
 
-  /**
-   * Opens a new connection to `server` within the backend's connect timeout. `localhost` is
-   * loopback in both families (RFC 6761 §6.3) whatever /etc/hosts says, and a local server
-   * listens on one or both: try the family that answered last time, then the other.
-   */
-  async dial(server: UpstreamServer): Promise<Conn> {
-    const timeoutMs = this.config.timeouts.connect;
-    if (!isLocalhost(server.hostname)) return runtime.connect({ hostname: server.hostname, port: server.port, timeoutMs });
-    const order = server.loopback === "::1" ? ["::1", "127.0.0.1"] : ["127.0.0.1", "::1"];
-    try {
-      return await runtime.connect({ hostname: order[0], port: server.port, timeoutMs });
-    } catch (e) {
-      if (!(e instanceof ConnError) || e.code !== "connection refused") throw e;
-      const conn = await runtime.connect({ hostname: order[1], port: server.port, timeoutMs });
-      server.loopback = order[1];
-      return conn;
-    }
+  /** Opens a new connection to `server` within the backend's connect timeout. */
+  dial(server: UpstreamServer): Promise<Conn> {
+    return server.connect(this.config.timeouts.connect);
   }
 
   /** Counts a failure seen on real traffic towards passive health, and says so when it marks the server down. */
@@ -340,11 +326,6 @@ export class Backend {
 /** Servers that need no DNS: IP literals, and `localhost` (dialled on both loopback addresses). */
 function isStatic(hostname: string): boolean {
   return isIpLiteral(hostname) || isLocalhost(hostname);
-}
-
-function isLocalhost(hostname: string): boolean {
-  const h = hostname.toLowerCase();
-  return h === "localhost" || h === "localhost.";
 }
 
 /**

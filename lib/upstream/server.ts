@@ -9,6 +9,7 @@
 import type { PassiveHealthConfig } from "../config/types.ts";
 import { HealthState } from "../health/health_state.ts";
 import { PassiveHealth } from "../health/passive_health.ts";
+import { type Conn, ConnError, runtime } from "../runtime/mod.ts";
 import { ConnPool } from "./pool.ts";
 
 export interface ServerSettings {
@@ -117,7 +118,7 @@ export class UpstreamServer {
   }
 
   /** For a `localhost` server: the loopback address that accepted last (tried first next time). */
-  loopback?: string;
+  #loopback = "127.0.0.1";
 
   /** Called when a request or tunnel releases the server: set by the backend that owns it now. */
   onFree?: () => void;
@@ -148,6 +149,24 @@ export class UpstreamServer {
     return true;
   }
 
+  /**
+   * Opens a connection within `timeoutMs`. `localhost` is loopback in both families (RFC 6761
+   * §6.3) whatever /etc/hosts says, and a local server listens on one or both: try the family
+   * that answered last time, then the other. Health checks connect the same way.
+   */
+  async connect(timeoutMs: number): Promise<Conn> {
+    if (!isLocalhost(this.hostname)) return runtime.connect({ hostname: this.hostname, port: this.port, timeoutMs });
+    const [first, second] = this.#loopback === "::1" ? ["::1", "127.0.0.1"] : ["127.0.0.1", "::1"];
+    try {
+      return await runtime.connect({ hostname: first, port: this.port, timeoutMs });
+    } catch (e) {
+      if (!(e instanceof ConnError) || e.code !== "connection refused") throw e;
+      const conn = await runtime.connect({ hostname: second, port: this.port, timeoutMs });
+      this.#loopback = second;
+      return conn;
+    }
+  }
+
   /** Records an active check; returns the transition, if any. */
   recordCheck(ok: boolean): "up" | "down" | null {
     if (!this.#active) return null;
@@ -173,4 +192,9 @@ export class UpstreamServer {
   markNew(): void {
     this.#upSince = this.now();
   }
+}
+
+export function isLocalhost(hostname: string): boolean {
+  const h = hostname.toLowerCase();
+  return h === "localhost" || h === "localhost.";
 }
