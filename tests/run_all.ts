@@ -4,7 +4,7 @@
  *   deno run -A tests/run_all.ts
  *
  * Stages (each streamed with a `[stage]` prefix on every line):
- *   1. check     deno check main.ts lib tests              (1 passed or 1 failed)
+ *   1. check     deno check main.ts lib tests bench        (1 passed or 1 failed)
  *   2. deno      deno test -A tests/                        (unit + e2e, ferry on Deno)
  *   3. bun       bun test ./tests                           (unit + e2e, ferry on Bun)
  *   4. compile   bun build --compile ... --outfile dist/ferry (1 passed or 1 failed)
@@ -68,7 +68,7 @@ const denoJunitPath = join(junitDir, "deno.xml");
 const bunTimeout = "60000";
 
 const stages: Stage[] = [
-  { name: "check", cmd: [bin("deno"), "check", "main.ts", "lib", "tests"], count: single },
+  { name: "check", cmd: [bin("deno"), "check", "main.ts", "lib", "tests", "bench"], count: single },
   {
     name: "deno test",
     cmd: [bin("deno"), "test", "-A", `--junit-path=${denoJunitPath}`, "tests/"],
