@@ -259,7 +259,9 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
     return { kind: "done", outcome: { status: res.status, bytes, upstream: server.address, keepAlive: false } };
   }
   const upKeep = res.keepAlive && framing.kind !== "close";
-  if (upKeep) server.pool.put(up);
+  // A draining server (gone from DNS or from the config) gets no new requests: keeping its
+  // connections would only hold file descriptors until the idle timeout.
+  if (upKeep && !server.draining) server.pool.put(up);
   else up.close();
   return { kind: "done", outcome: { status: res.status, bytes, upstream: server.address, keepAlive: clientKeep } };
 }

@@ -54,6 +54,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     for (const b of backends.values()) b.stop();
     throw e;
   }
+  for (const b of backends.values()) b.activate();
 
   return {
     get listeners() {
@@ -72,6 +73,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
         throw e;
       }
       for (const old of live) if (!nextLive.some((l) => l.listener === old.listener)) old.listener.close();
+      for (const b of nextBackends.values()) b.activate();
       for (const b of backends.values()) b.stop();
       if (nextLog !== accessLog) accessLog.flush();
       live = nextLive;

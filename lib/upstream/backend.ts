@@ -36,6 +36,8 @@ interface Entry {
   servers: UpstreamServer[];
   /** Resolved at least once (later answers bring new servers, which then ramp up). */
   resolved: boolean;
+  /** Addresses of this entry that another entry already has (reported once each). */
+  duplicates: Set<string>;
   timer?: ReturnType<typeof setTimeout>;
   lastError?: string;
 }
@@ -52,8 +54,16 @@ export class Backend {
   #servers: UpstreamServer[] = [];
   #checker: ActiveChecker<UpstreamServer> | null = null;
   #waiters: (() => void)[] = [];
+  /**
+   * Servers of the previous backend (a reload) that no entry has claimed yet: a name may still
+   * resolve to them. `activate()` drains what is left; until then the previous backend, which
+   * is still serving, must find its servers untouched.
+   */
+  #leftover: Map<string, UpstreamServer>;
   #owners = new WeakMap<UpstreamServer, () => void>();
   #stopped = false;
+  /** Serving: `activate()` was called (at start, or when a reload commits). */
+  #live = false;
   /**
    * Wakes every waiter: each one picks again, in queue order, and those that still find nothing
    * (a retry that excludes the server that freed up) wait again. Waking only the first would
@@ -69,9 +79,9 @@ export class Backend {
     this.policy = createPolicy<UpstreamServer>(cfg.balance);
     this.#log = opts.log;
     this.#resolver = opts.resolver;
-    const inherited = opts.previous ? opts.previous.#takeOver() : new Map<string, UpstreamServer>();
+    const inherited = this.#leftover = opts.previous ? opts.previous.#takeOver() : new Map<string, UpstreamServer>();
     const reloaded = opts.previous !== undefined;
-    this.#entries = cfg.servers.map((s) => ({ cfg: s, servers: [], resolved: reloaded }));
+    this.#entries = cfg.servers.map((s) => ({ cfg: s, servers: [], resolved: reloaded, duplicates: new Set<string>() }));
     for (const entry of this.#entries) {
       if (isStatic(entry.cfg.hostname)) this.#setAddresses(entry, [entry.cfg.hostname], inherited);
     }
@@ -82,8 +92,6 @@ export class Backend {
       const known = [...inherited.values()].filter((s) => s.origin === entry.cfg.address).map((s) => s.hostname);
       if (known.length) this.#setAddresses(entry, known, inherited);
     }
-    // Servers the new config no longer has finish their requests, then go.
-    for (const s of inherited.values()) this.#drain(s);
     this.#rebuild();
   }
 
@@ -220,7 +228,7 @@ export class Backend {
       if (this.#stopped) return;
       if (entry.lastError) this.#log(`backend "${this.name}": "${entry.cfg.hostname}" resolves again: ${r.addresses.join(", ")}`);
       entry.lastError = undefined;
-      this.#setAddresses(entry, r.addresses, new Map());
+      this.#setAddresses(entry, r.addresses, this.#leftover);
       entry.resolved = true;
       this.#rebuild();
       if (r.ttlMs !== undefined) next = Math.min(next, Math.max(MIN_RESOLVE_MS, r.ttlMs));
@@ -244,7 +252,16 @@ export class Backend {
     for (const ip of addresses) {
       const address = ip.includes(":") ? `[${ip}]:${entry.cfg.port}` : `${ip}:${entry.cfg.port}`;
       const other = this.#entries.find((e) => e !== entry && e.servers.some((s) => s.address === address));
-      if (other) continue; // two entries naming one address: the first one has it
+      if (other) {
+        // Two entries naming one address (a name and a literal, two names): the one that had it
+        // first keeps it, and the operator hears about it once, since a weight is being ignored.
+        if (!entry.duplicates.has(address)) {
+          entry.duplicates.add(address);
+          const i = this.#entries.indexOf(other);
+          this.#log(`backend "${this.name}": "${entry.cfg.address}" resolves to ${address}, which servers[${i}] ("${other.cfg.address}") already stands for; only that entry's settings apply`);
+        }
+        continue;
+      }
       let s = entry.servers.find((x) => x.address === address) ?? inherited.get(address) ?? this.#all.get(address);
       inherited.delete(address);
       if (!s) {
@@ -270,9 +287,13 @@ export class Backend {
     if (s.inflight === 0) this.#all.delete(s.address);
   }
 
-  /** Makes this backend the server's owner: the one woken when it frees up, and that forgets it once drained. */
+  /**
+   * Makes this backend the server's owner: the one woken when it frees up, and that forgets it
+   * once drained. Before `activate()` the previous backend is still the owner.
+   */
   #adopt(s: UpstreamServer): void {
     this.#all.set(s.address, s);
+    if (!this.#live) return;
     const onFree = () => {
       if (s.draining && s.inflight === 0 && this.#all.get(s.address) === s) this.#all.delete(s.address);
       this.#wake();
@@ -288,6 +309,17 @@ export class Backend {
   #rebuild(): void {
     this.#servers = this.#entries.flatMap((e) => e.servers);
     this.#checker?.setTargets(this.#servers);
+  }
+
+  /**
+   * Makes this backend the live one (a reload committed): servers of the previous backend that
+   * nothing here claimed finish their requests, then go.
+   */
+  activate(): void {
+    this.#live = true;
+    for (const s of this.#all.values()) this.#adopt(s);
+    for (const s of this.#leftover.values()) this.#drain(s);
+    this.#leftover.clear();
   }
 
   /** Takes every server back after a successor backend was abandoned (a reload that failed). */

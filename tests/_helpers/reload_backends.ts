@@ -37,6 +37,8 @@ export interface HostServer {
   held: HeldResponse[];
   /** Connections accepted so far. */
   connections: number;
+  /** Connections open now. */
+  readonly open: number;
   /** Resolves when `pred()` holds, re-checked on every event of any host server. */
   until(pred: () => boolean, what: string | (() => string), timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -100,6 +102,9 @@ export async function startHostServer(name: string, host: string, port = 0): Pro
     status: 200,
     held: [],
     connections: 0,
+    get open() {
+      return sockets.size;
+    },
     until: (pred, what, timeoutMs = 10_000) => watch.until(pred, timeoutMs, what),
     close: () =>
       new Promise<void>((resolve) => {

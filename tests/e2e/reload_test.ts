@@ -89,6 +89,7 @@ ${extra}
 backends:
   app:
     servers: [ "${server.address}" ]
+    timeouts: { idle: 1h }
 `;
       await withFerry(config(oldServer), async (ferry) => {
         const port = ferry.ports.web;
@@ -112,6 +113,9 @@ backends:
 
             // The response that was half sent during the reload arrives whole ...
             await slow.finish();
+            // ... and ferry does not keep its connection to a server the reload removed
+            // (`idle: 1h` would hold it for an hour otherwise).
+            await oldServer.until(() => oldServer.open === 0, () => `ferry to close its connections to the removed server (${oldServer.open} open)`, 5_000);
             // ... and the next request on its connection follows the new config too.
             await slow.client.send("GET /after-slow HTTP/1.1\r\nHost: ferry.test\r\n\r\n");
             assert.equal(header((await slow.client.response()).headers, "x-backend"), "new");

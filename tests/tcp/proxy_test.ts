@@ -34,6 +34,7 @@ function startProxy(ports: number[], opts: { idleMs?: number } = {}): TestProxy 
   // Active checks are configured (never started) so that a test can mark a server down.
   cfg.health = { ...DEFAULTS.health, rise: 1, fall: 1 };
   const backend = new Backend(cfg, { log: () => {} });
+  backend.activate();
   const errors: string[] = [];
   const ended: TcpSession[] = [];
   const waiting: ((s: TcpSession) => void)[] = [];

@@ -29,8 +29,10 @@ class Harness {
   readonly log = (m: string): void => void this.logs.push(m);
   #made: Backend[] = [];
 
-  backend(c: BackendConfig, opts: { previous?: Backend; resolver?: { hostname: string; port: number } } = {}): Backend {
+  /** A live backend (activated, as startServer and a committed reload do), unless `inactive`. */
+  backend(c: BackendConfig, opts: { previous?: Backend; resolver?: { hostname: string; port: number }; inactive?: boolean } = {}): Backend {
     const b = new Backend(c, { ...opts, log: this.log });
+    if (!opts.inactive) b.activate();
     this.#made.push(b);
     return b;
   }
@@ -477,6 +479,49 @@ describe("Backend DNS names", () => {
       }
       assert.equal(b.maxAttempts, 2);
       assert.deepEqual(h.logs, []);
+    }));
+
+  it("a reload from a literal address to a name for it leaves the running backend alone until activate(), then takes the server over", T, () =>
+    withHarness(async (h) => {
+      dns.set("app.test", { a: ["10.0.0.1"] });
+      const old = h.backend(cfg([`10.0.0.1:${PORT}`]));
+      const server = old.servers[0];
+      server.recordFailure();
+      const next = h.backend(named(), { previous: old, resolver: dns.hostPort, inactive: true });
+      assert.equal(server.draining, false, "the running backend's server must not drain before the reload commits");
+      assert.equal(old.pick({}), server);
+      await next.start();
+      assert.equal(next.servers[0], server, "the name resolved to the same address: same server, same state");
+      assert.equal(server.stats.failures, 1);
+      next.activate();
+      assert.equal(server.draining, false);
+      assert.equal(next.pick({}), server);
+    }));
+
+  it("a name that resolves to an address another entry lists is reported once and left to that entry", T, () =>
+    withHarness(async (h) => {
+      dns.set("app.test", { a: ["10.0.0.1", "10.0.0.9"] });
+      const b = h.backend(cfg([srv(`app.test:${PORT}`, { weight: 3 }), `10.0.0.1:${PORT}`], { resolve_interval: 1_000 }), { resolver: dns.hostPort });
+      await b.start();
+      assert.deepEqual(addressesOf(b), at("10.0.0.9", "10.0.0.1"));
+      assert.deepEqual(b.servers.map((s) => s.settings.weight), [3, 1]);
+      const line = `backend "app": "app.test:${PORT}" resolves to 10.0.0.1:${PORT}, which servers[1] ("10.0.0.1:${PORT}") already stands for; only that entry's settings apply`;
+      assert.deepEqual(h.logs, [line]);
+      const queries = dns.queries;
+      await waitFor(() => dns.queries >= queries + 2, 5_000, "the next lookup");
+      assert.deepEqual(h.logs, [line], "reported once");
+    }));
+
+  it("activate() drains the previous backend's servers that no entry claimed", T, () =>
+    withHarness((h) => {
+      const old = h.backend(cfg(["10.0.0.1:1", "10.0.0.2:2"]));
+      const [stays, goes] = old.servers;
+      const next = h.backend(cfg(["10.0.0.1:1"]), { previous: old, inactive: true });
+      assert.equal(goes.draining, false);
+      next.activate();
+      assert.equal(goes.draining, true);
+      assert.equal(stays.draining, false);
+      assert.deepEqual(addressesOf(next), ["10.0.0.1:1"]);
     }));
 
   it("a changed answer adds new addresses (ramping up) and drains the ones that left", T, () =>
