@@ -91,6 +91,10 @@ export interface Attempt {
   addFields: Fields;
   /** Set once anything (an interim response) was sent to the client: no other server may answer after that. */
   touched: { client: boolean };
+  /** Aborted when the client leaves while the response is awaited: the server connection is closed then. */
+  signal?: AbortSignal;
+  /** Called when the first response head (interim or final) arrives: from then on writes to the client notice it leaving. */
+  onResponse?: () => void;
 }
 
 /**
@@ -106,6 +110,19 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
   // nginx's proxy_read_timeout semantics: the time allowed between two reads from the server,
   // so a long download that keeps moving is never cut.
   const responseDeadline = new Deadline(() => up.close()).arm(timeouts.response);
+  const cut = () => up.close();
+  if (a.signal?.aborted) {
+    // The client left while this connection was being made: send nothing.
+    up.close();
+    responseDeadline.clear();
+    const err = new ProxyError("client_closed", "client closed the connection before the request was sent");
+    return { kind: "failed", failure: { err, reached: false, bodyDone: false, stale: false, serverFault: false } };
+  }
+  a.signal?.addEventListener("abort", cut, { once: true });
+  const responding = () => {
+    a.signal?.removeEventListener("abort", cut);
+    a.onResponse?.();
+  };
 
   // A small body that arrived whole with the head (or one kept from an earlier attempt) goes out
   // in the same write.
@@ -144,6 +161,7 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
   let interims = 0;
   for (;;) {
     const got = await upReader.readHead(MAX_RESPONSE_HEAD, MAX_RESPONSE_HEAD).catch(() => null);
+    responding();
     const timedOut = responseDeadline.expired;
     if (body.error) {
       // The client's body was broken or the client left: that, not the server, is the story.

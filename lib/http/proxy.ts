@@ -16,6 +16,7 @@ import { ConnError } from "../runtime/mod.ts";
 import type { Backend } from "../upstream/backend.ts";
 import type { UpstreamServer } from "../upstream/server.ts";
 import { BodyTape } from "./body_tape.ts";
+import { type ClientWatch, watchClient } from "./client_watch.ts";
 import { type Attempt, type Exchange, exchangeOnce, failed, type Failure, type ProxyContext, type ProxyOutcome } from "./exchange.ts";
 import type { Fields } from "./headers.ts";
 import { prepareRequestHead } from "./prepare_request.ts";
@@ -27,7 +28,23 @@ export type { ProxyContext, ProxyOutcome } from "./exchange.ts";
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 
 export async function proxyRequest(ctx: ProxyContext): Promise<ProxyOutcome> {
+  // While the request waits for a server and its answer, nothing reads the client: watch it,
+  // so a client that leaves frees its server at once. Only when its body is already here (the
+  // watch must not read the body out from under the copy) and it is not an upgrade (a tunnel
+  // reads the connection directly).
+  const { req, reader } = ctx;
+  const bodyHere = req.body.kind === "none" || (req.body.kind === "length" && reader.buffered >= req.body.length);
+  const watch = bodyHere && !req.upgrade ? watchClient(reader) : null;
+  try {
+    return await tryServers(ctx, watch);
+  } finally {
+    watch?.stop();
+  }
+}
+
+async function tryServers(ctx: ProxyContext, watch: ClientWatch | null): Promise<ProxyOutcome> {
   const { req, backend } = ctx;
+  const gone = watch?.signal;
   const cfg = backend.config;
   const pick = { clientAddr: ctx.clientIp, hashKey: cfg.hash_key ? hashKeyOf(cfg.hash_key, req) : undefined };
   const stickyId = cfg.sticky ? stickyIdOf(req, cfg.sticky.cookie) : undefined;
@@ -40,7 +57,8 @@ export async function proxyRequest(ctx: ProxyContext): Promise<ProxyOutcome> {
   let bodyRead = req.body.kind === "none";
 
   for (;;) {
-    const server = await backend.acquire(pick, tried, stickyId);
+    const server = await backend.acquire(pick, tried, stickyId, gone);
+    if (server === "aborted") return clientLeft(null);
     if (typeof server === "string") return noServer(ctx, server, errors, bodyRead);
     tried.add(server);
     const addFields: Fields = cfg.sticky && server.id !== stickyId ? [stickyCookieField(cfg.sticky.cookie, server.id)] : [];
@@ -53,10 +71,17 @@ export async function proxyRequest(ctx: ProxyContext): Promise<ProxyOutcome> {
         tape: bodyRead ? undefined : tape,
         addFields,
         touched,
+        signal: gone,
+        onResponse: () => watch?.stop(),
       });
     } catch (e) {
       backend.release(server);
       throw e;
+    }
+    if (gone?.aborted && ex.kind === "failed") {
+      // The client left, and ferry cut the server off for it: not the server's failure.
+      backend.release(server);
+      return clientLeft(server);
     }
     // The failure is counted before the release: a request trying a server after its passive
     // mark must be known to have failed when it ends.
@@ -72,6 +97,8 @@ export async function proxyRequest(ctx: ProxyContext): Promise<ProxyOutcome> {
     const retry = mayRepeat && replayable && !touched.client && tried.size < backend.maxAttempts &&
       Date.now() - started < cfg.retry_timeout;
     if (!retry) return giveUp(ctx, server, errors, f.reached ? f.bodyDone : bodyRead);
+    // The client will not see this failure; the operator should (nginx logs each one too).
+    ctx.report(`${f.err.message}; trying another server`);
   }
 }
 
@@ -102,6 +129,12 @@ async function attempt(ctx: ProxyContext, server: UpstreamServer, a: Omit<Attemp
   // Nothing back from a connection just opened is the server's doing.
   if (ex.kind === "failed" && ex.failure.stale) ex.failure.serverFault = true;
   return ex;
+}
+
+/** The client closed its connection while the request waited: nothing to answer, 499 for the log (as nginx logs it). */
+function clientLeft(server: UpstreamServer | null): ProxyOutcome {
+  const err = new ProxyError("client_closed", "client closed the connection before the response");
+  return { ...failed(err, false), upstream: server?.address ?? null };
 }
 
 /** No server could be had at all: none available, or all busy for the whole queue timeout. */

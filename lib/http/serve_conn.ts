@@ -191,7 +191,8 @@ async function lingeringClose(client: Conn, reader: BufReader): Promise<void> {
   try {
     let n = 0;
     while (n < LINGER_BYTES) {
-      const chunk = await client.read();
+      // Through the reader: a read it already has pending must be shared, not doubled.
+      const chunk = await reader.read();
       if (chunk === null) break;
       n += chunk.length;
     }

@@ -29,6 +29,7 @@ export class BufReader {
   readonly conn: Conn;
   #buf: Uint8Array = EMPTY;
   #eof = false;
+  #pending: Promise<boolean> | null = null;
 
   constructor(conn: Conn) {
     this.conn = conn;
@@ -44,8 +45,17 @@ export class BufReader {
     return this.#eof && this.#buf.length === 0;
   }
 
-  /** Reads one more chunk and appends it; false at EOF. */
-  async fill(): Promise<boolean> {
+  /**
+   * Reads one more chunk and appends it; false at EOF. Calls made while a read is pending share
+   * it: a watcher may keep a read open on an idle connection (to notice a client leaving), and
+   * whoever reads next simply takes that read over.
+   */
+  fill(): Promise<boolean> {
+    this.#pending ??= this.#fill().finally(() => (this.#pending = null));
+    return this.#pending;
+  }
+
+  async #fill(): Promise<boolean> {
     if (this.#eof) return false;
     // The leftover may be a view of the adapter's read buffer, which the next read overwrites
     // (the Deno adapter reuses it): copy it out *before* reading.
@@ -56,12 +66,15 @@ export class BufReader {
       this.#eof = true;
       return false;
     }
-    if (rest.length === 0) {
+    // Bytes may have been taken while the read was pending (it may be a watcher's): append to
+    // what is left now, not to what was there when the read began.
+    const left = this.#buf;
+    if (left.length === 0) {
       this.#buf = chunk;
     } else {
-      const joined = new Uint8Array(rest.length + chunk.length);
-      joined.set(rest);
-      joined.set(chunk, rest.length);
+      const joined = new Uint8Array(left.length + chunk.length);
+      joined.set(left);
+      joined.set(chunk, left.length);
       this.#buf = joined;
     }
     return true;

@@ -27,8 +27,8 @@ export interface BackendOptions {
   log: (message: string) => void;
 }
 
-/** Why no server could be had. */
-export type NoServer = "none" | "queue_timeout";
+/** Why no server could be had: none available, all full for `queue_timeout`, or the caller gave up (`signal`). */
+export type NoServer = "none" | "queue_timeout" | "aborted";
 
 /** One config entry and the servers it currently stands for. */
 interface Entry {
@@ -150,9 +150,10 @@ export class Backend {
    * A server for one request or tunnel, counted in flight until `release()`. When every
    * eligible server is at `max_conns`, waits (FIFO) up to `queue_timeout` for one to free up.
    */
-  async acquire(ctx: PickContext, exclude?: ReadonlySet<UpstreamServer>, stickyId?: string): Promise<UpstreamServer | NoServer> {
+  async acquire(ctx: PickContext, exclude?: ReadonlySet<UpstreamServer>, stickyId?: string, signal?: AbortSignal): Promise<UpstreamServer | NoServer> {
     let deadline = 0;
     for (;;) {
+      if (signal?.aborted) return "aborted";
       const s = this.pick(ctx, exclude, stickyId);
       if (s) {
         s.begin();
@@ -163,7 +164,8 @@ export class Backend {
       const now = Date.now();
       if (deadline === 0) deadline = now + this.config.queue_timeout;
       if (now >= deadline) return "queue_timeout";
-      const woken = await this.#waitForRoom(deadline - now);
+      const woken = await this.#waitForRoom(deadline - now, signal);
+      if (signal?.aborted) return "aborted";
       if (!woken) return "queue_timeout";
     }
   }
@@ -204,17 +206,19 @@ export class Backend {
     if (change === "up") this.#wake();
   }
 
-  #waitForRoom(ms: number): Promise<boolean> {
+  #waitForRoom(ms: number, signal?: AbortSignal): Promise<boolean> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const done = (woken: boolean) => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", giveUp);
         const i = this.#waiters.indexOf(wake);
         if (i >= 0) this.#waiters.splice(i, 1);
-        resolve(false);
-      }, ms);
-      const wake = () => {
-        clearTimeout(timer);
-        resolve(true);
+        resolve(woken);
       };
+      const wake = () => done(true);
+      const giveUp = () => done(false);
+      const timer = setTimeout(giveUp, ms);
+      signal?.addEventListener("abort", giveUp, { once: true });
       this.#waiters.push(wake);
     });
   }

@@ -183,3 +183,32 @@ describe("BufReader.readHead() and the bytes after the head", () => {
     assert.equal(r.buffered, 4);
   });
 });
+
+describe("BufReader with a read pending", () => {
+  const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
+
+  it("fill() calls made while a read is pending share it: one read, no bytes doubled", async () => {
+    const conn = new FakeConn();
+    const r = new BufReader(conn);
+    const a = r.fill();
+    const b = r.fill();
+    conn.push("abc");
+    assert.deepEqual(await Promise.all([a, b]), [true, true]);
+    assert.equal(conn.readCalls, 1);
+    assert.equal(text(r.take(r.buffered)), "abc");
+  });
+
+  it("bytes taken while a read is pending are not given again when it completes", async () => {
+    const conn = new FakeConn();
+    const r = new BufReader(conn);
+    conn.push("head|body");
+    await r.fill();
+    r.take(5);
+    const pending = r.fill();
+    const body = text(r.take(4));
+    conn.push("next");
+    await pending;
+    assert.equal(body, "body");
+    assert.equal(text(r.take(r.buffered)), "next");
+  });
+});
