@@ -25,7 +25,9 @@ export function parseHostPort(text: string, use: AddressUse): HostPort {
   }
   const colon = text.lastIndexOf(":");
   if (colon === -1) {
-    const hint = /^\d+$/.test(text) ? `":${text}"` : `"${text}:8080"`;
+    // A listen address may leave out the host; something to connect to may not.
+    const host = use === "listen" ? "" : "127.0.0.1";
+    const hint = /^\d+$/.test(text) ? `"${host}:${text}"` : `"${text || host}:8080"`;
     throw new RangeError(`needs a port, like ${hint}, ${got}`);
   }
 

@@ -50,6 +50,11 @@ describe("parseHostPort()", () => {
     });
   });
 
+  it("parseHostPort() suggests a host for a server given only a port, or nothing", () => {
+    assert.throws(() => parseHostPort("12345", "server"), { message: 'needs a port, like "127.0.0.1:12345", got "12345"' });
+    assert.throws(() => parseHostPort("", "server"), { message: 'needs a port, like "127.0.0.1:8080", got ""' });
+  });
+
   it("parseHostPort() requires brackets around IPv6", () => {
     assert.throws(() => parseHostPort("::1:8080", "server"), {
       message: 'needs brackets around an IPv6 address, like "[::1]:8080", got "::1:8080"',
