@@ -12,6 +12,7 @@
  */
 import { hashKeyOf } from "../balance/hash_key.ts";
 import { ProxyError } from "../errors.ts";
+import { untilAborted } from "../net/until_aborted.ts";
 import { ConnError } from "../runtime/mod.ts";
 import type { Backend } from "../upstream/backend.ts";
 import type { UpstreamServer } from "../upstream/server.ts";
@@ -118,7 +119,12 @@ async function attempt(ctx: ProxyContext, server: UpstreamServer, a: Omit<Attemp
   }
   let up;
   try {
-    up = await backend.dial(server);
+    up = await untilAborted(backend.dial(server), a.signal);
+    if (up === null) {
+      // The client left while the connection was being made: free the place at once.
+      const err = new ProxyError("client_closed", "client closed the connection while ferry was connecting");
+      return { kind: "failed", failure: { err, reached: false, bodyDone: false, stale: false, serverFault: false } };
+    }
   } catch (e) {
     const why = e instanceof ConnError ? e.message : String(e);
     const err = new ProxyError("connect_failed", `cannot connect to upstream "${server.address}": ${why}`);

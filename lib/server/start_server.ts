@@ -74,7 +74,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       }
       for (const old of live) if (!nextLive.some((l) => l.listener === old.listener)) old.listener.close();
       for (const b of nextBackends.values()) b.activate();
-      for (const b of backends.values()) b.stop();
+      for (const b of backends.values()) b.stop(nextBackends.get(b.name));
       if (nextLog !== accessLog) accessLog.flush();
       live = nextLive;
       backends = nextBackends;

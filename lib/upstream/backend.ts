@@ -62,6 +62,8 @@ export class Backend {
   #leftover: Map<string, UpstreamServer>;
   #owners = new WeakMap<UpstreamServer, () => void>();
   #stopped = false;
+  /** The backend that replaced this one in a reload. */
+  #successor: Backend | undefined;
   /** Serving: `activate()` was called (at start, or when a reload commits). */
   #live = false;
   /**
@@ -114,12 +116,27 @@ export class Backend {
   }
 
   /** Stops checks and DNS refreshes; idle connections of servers nobody took over are closed. */
-  stop(): void {
+  /**
+   * `successor`: the backend of the same name after a reload. Requests queued here keep waiting
+   * (the servers they wait for now belong to it, and it is the one woken when they free up);
+   * without one (shutdown, or the backend left the config), they are answered now.
+   */
+  stop(successor?: Backend): void {
     this.#stopped = true;
     this.#checker?.stop();
     for (const e of this.#entries) clearTimeout(e.timer);
     for (const s of this.#all.values()) if (this.#owns(s)) s.pool.closeAll();
-    for (const w of this.#waiters.splice(0)) w();
+    this.#successor = successor;
+    const waiters = this.#waiters.splice(0);
+    if (successor) successor.#current().#waiters.push(...waiters);
+    else for (const w of waiters) w();
+  }
+
+  /** The backend that now owns this one's servers: itself, or its newest successor after reloads. */
+  #current(): Backend {
+    let b: Backend = this;
+    while (b.#successor) b = b.#successor;
+    return b;
   }
 
   /**
@@ -160,7 +177,7 @@ export class Backend {
         return s;
       }
       const full = this.#servers.some((x) => !exclude?.has(x) && x.activeUp() && !x.hasRoom());
-      if (!full || this.#stopped) return "none";
+      if (!full || (this.#stopped && !this.#successor)) return "none";
       const now = Date.now();
       if (deadline === 0) deadline = now + this.config.queue_timeout;
       if (now >= deadline) return "queue_timeout";
@@ -211,15 +228,17 @@ export class Backend {
       const done = (woken: boolean) => {
         clearTimeout(timer);
         signal?.removeEventListener("abort", giveUp);
-        const i = this.#waiters.indexOf(wake);
-        if (i >= 0) this.#waiters.splice(i, 1);
+        // The queue may have moved to a successor (a reload) since this request joined it.
+        const queue = this.#current().#waiters;
+        const i = queue.indexOf(wake);
+        if (i >= 0) queue.splice(i, 1);
         resolve(woken);
       };
       const wake = () => done(true);
       const giveUp = () => done(false);
       const timer = setTimeout(giveUp, ms);
       signal?.addEventListener("abort", giveUp, { once: true });
-      this.#waiters.push(wake);
+      this.#current().#waiters.push(wake);
     });
   }
 

@@ -14,6 +14,8 @@ import { type Ferry, ferryLabel, startFerry } from "../_helpers/ferry.ts";
 import { type HostServer, startHostServer, startHostServers } from "../_helpers/reload_backends.ts";
 import { askBackend, pollUntil, startSlowRequest } from "../_helpers/reload_client.ts";
 import { connectRaw, header, request } from "../_helpers/raw_http.ts";
+import { heldBackend } from "../_helpers/policy_backends.ts";
+import { waitFor } from "../_helpers/policy_client.ts";
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
@@ -267,6 +269,46 @@ backends:
         assert.deepEqual(only.targets, ["/slow/busy", "/after/0", "/after/1", "/after/2"]);
       });
     });
+  });
+});
+
+describe(`reload: queued requests (${ferryLabel()})`, () => {
+  it("keeps requests waiting in the max_conns queue waiting through reloads; they are served when the place frees", { timeout: 30_000 }, async () => {
+    const server = await heldBackend("only");
+    try {
+      const config = (extra = "") => `
+listeners:
+  - name: web
+    listen: "127.0.0.1:0"
+    routes:
+      - path: /
+        backend: app
+${extra}
+backends:
+  app:
+    max_conns: 1
+    queue_timeout: 20s
+    servers: [ "${server.address}" ]
+`;
+      await withFerry(config(), async (ferry) => {
+        const port = ferry.ports.web;
+        const first = request(port, { path: "/first" });
+        await waitFor(() => server.waiting === 1, "the first request at the server");
+        const queued = [request(port, { path: "/queued/1" }), request(port, { path: "/queued/2" })];
+        // Two reloads: the queue must follow each new configuration, not be answered 503.
+        await reload(ferry, config());
+        await reload(ferry, config(`      - path: /local\n        respond: "added\\n"`));
+        assert.equal(server.waiting, 1, "a queued request got past max_conns");
+        server.hold = false;
+        server.release();
+        const answers = await Promise.all([first, ...queued]);
+        assert.deepEqual(answers.map((r) => r.status), [200, 200, 200], answers.map((r) => r.raw.toString("latin1")).join("\n"));
+        assert.deepEqual(server.requests.map((r) => r.target), ["/first", "/queued/1", "/queued/2"]);
+        assert.ok(server.maxWaiting <= 1, `max_conns 1 but ${server.maxWaiting} requests at once`);
+      });
+    } finally {
+      await server.close();
+    }
   });
 });
 
