@@ -13,6 +13,7 @@ import type { Backend } from "../upstream/backend.ts";
 import type { UpstreamServer } from "../upstream/server.ts";
 import { copyBody, type CopyOptions } from "./body.ts";
 import type { BodyTape } from "./body_tape.ts";
+import type { AbortFlag } from "../net/abort_flag.ts";
 import type { Framing } from "./framing.ts";
 import { appendVia } from "./forwarded.ts";
 import { type Fields, removeAll, set } from "./headers.ts";
@@ -91,8 +92,8 @@ export interface Attempt {
   addFields: Fields;
   /** Set once anything (an interim response) was sent to the client: no other server may answer after that. */
   touched: { client: boolean };
-  /** Aborted when the client leaves while the response is awaited: the server connection is closed then. */
-  signal?: AbortSignal;
+  /** Set when the client leaves while the response is awaited: the server connection is closed then. */
+  gone?: AbortFlag;
   /** Called when the first response head (interim or final) arrives: from then on writes to the client notice it leaving. */
   onResponse?: () => void;
 }
@@ -110,17 +111,16 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
   // nginx's proxy_read_timeout semantics: the time allowed between two reads from the server,
   // so a long download that keeps moving is never cut.
   const responseDeadline = new Deadline(() => up.close()).arm(timeouts.response);
-  const cut = () => up.close();
-  if (a.signal?.aborted) {
+  if (a.gone?.aborted) {
     // The client left while this connection was being made: send nothing.
     up.close();
     responseDeadline.clear();
     const err = new ProxyError("client_closed", "client closed the connection before the request was sent");
     return { kind: "failed", failure: { err, reached: false, bodyDone: false, stale: false, serverFault: false } };
   }
-  a.signal?.addEventListener("abort", cut, { once: true });
+  const stopCut = a.gone?.onAbort(() => up.close());
   const responding = () => {
-    a.signal?.removeEventListener("abort", cut);
+    stopCut?.();
     a.onResponse?.();
   };
 

@@ -17,7 +17,7 @@ import { ConnError } from "../runtime/mod.ts";
 import type { Backend } from "../upstream/backend.ts";
 import type { UpstreamServer } from "../upstream/server.ts";
 import { BodyTape } from "./body_tape.ts";
-import { type ClientWatch, watchClient } from "./client_watch.ts";
+import { ClientWatch } from "./client_watch.ts";
 import { type Attempt, type Exchange, exchangeOnce, failed, type Failure, type ProxyContext, type ProxyOutcome } from "./exchange.ts";
 import type { Fields } from "./headers.ts";
 import { prepareRequestHead } from "./prepare_request.ts";
@@ -35,7 +35,7 @@ export async function proxyRequest(ctx: ProxyContext): Promise<ProxyOutcome> {
   // reads the connection directly).
   const { req, reader } = ctx;
   const bodyHere = req.body.kind === "none" || (req.body.kind === "length" && reader.buffered >= req.body.length);
-  const watch = bodyHere && !req.upgrade ? watchClient(reader) : null;
+  const watch = bodyHere && !req.upgrade ? new ClientWatch(reader) : null;
   try {
     return await tryServers(ctx, watch);
   } finally {
@@ -45,7 +45,7 @@ export async function proxyRequest(ctx: ProxyContext): Promise<ProxyOutcome> {
 
 async function tryServers(ctx: ProxyContext, watch: ClientWatch | null): Promise<ProxyOutcome> {
   const { req, backend } = ctx;
-  const gone = watch?.signal;
+  const gone = watch ?? undefined;
   const cfg = backend.config;
   const pick = { clientAddr: ctx.clientIp, hashKey: cfg.hash_key ? hashKeyOf(cfg.hash_key, req) : undefined };
   const stickyId = cfg.sticky ? stickyIdOf(req, cfg.sticky.cookie) : undefined;
@@ -72,7 +72,7 @@ async function tryServers(ctx: ProxyContext, watch: ClientWatch | null): Promise
         tape: bodyRead ? undefined : tape,
         addFields,
         touched,
-        signal: gone,
+        gone,
         onResponse: () => watch?.stop(),
       });
     } catch (e) {
@@ -119,7 +119,7 @@ async function attempt(ctx: ProxyContext, server: UpstreamServer, a: Omit<Attemp
   }
   let up;
   try {
-    up = await untilAborted(backend.dial(server), a.signal);
+    up = await untilAborted(backend.dial(server), a.gone);
     if (up === null) {
       // The client left while the connection was being made: free the place at once.
       const err = new ProxyError("client_closed", "client closed the connection while ferry was connecting");

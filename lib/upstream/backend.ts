@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import type { BackendConfig, HostPort, ServerConfig } from "../config/types.ts";
+import type { AbortFlag } from "../net/abort_flag.ts";
 import { createPolicy, type PickContext, type Policy } from "../balance/mod.ts";
 import { ActiveChecker } from "../health/active_checker.ts";
 import type { Conn } from "../runtime/mod.ts";
@@ -27,7 +28,7 @@ export interface BackendOptions {
   log: (message: string) => void;
 }
 
-/** Why no server could be had: none available, all full for `queue_timeout`, or the caller gave up (`signal`). */
+/** Why no server could be had: none available, all full for `queue_timeout`, or the client left (`gone`). */
 export type NoServer = "none" | "queue_timeout" | "aborted";
 
 /** One config entry and the servers it currently stands for. */
@@ -167,10 +168,10 @@ export class Backend {
    * A server for one request or tunnel, counted in flight until `release()`. When every
    * eligible server is at `max_conns`, waits (FIFO) up to `queue_timeout` for one to free up.
    */
-  async acquire(ctx: PickContext, exclude?: ReadonlySet<UpstreamServer>, stickyId?: string, signal?: AbortSignal): Promise<UpstreamServer | NoServer> {
+  async acquire(ctx: PickContext, exclude?: ReadonlySet<UpstreamServer>, stickyId?: string, gone?: AbortFlag): Promise<UpstreamServer | NoServer> {
     let deadline = 0;
     for (;;) {
-      if (signal?.aborted) return "aborted";
+      if (gone?.aborted) return "aborted";
       const s = this.pick(ctx, exclude, stickyId);
       if (s) {
         s.begin();
@@ -181,8 +182,8 @@ export class Backend {
       const now = Date.now();
       if (deadline === 0) deadline = now + this.config.queue_timeout;
       if (now >= deadline) return "queue_timeout";
-      const woken = await this.#waitForRoom(deadline - now, signal);
-      if (signal?.aborted) return "aborted";
+      const woken = await this.#waitForRoom(deadline - now, gone);
+      if (gone?.aborted) return "aborted";
       if (!woken) return "queue_timeout";
     }
   }
@@ -223,11 +224,11 @@ export class Backend {
     if (change === "up") this.#wake();
   }
 
-  #waitForRoom(ms: number, signal?: AbortSignal): Promise<boolean> {
+  #waitForRoom(ms: number, gone?: AbortFlag): Promise<boolean> {
     return new Promise((resolve) => {
       const done = (woken: boolean) => {
         clearTimeout(timer);
-        signal?.removeEventListener("abort", giveUp);
+        stopListening?.();
         // The queue may have moved to a successor (a reload) since this request joined it.
         const queue = this.#current().#waiters;
         const i = queue.indexOf(wake);
@@ -237,7 +238,7 @@ export class Backend {
       const wake = () => done(true);
       const giveUp = () => done(false);
       const timer = setTimeout(giveUp, ms);
-      signal?.addEventListener("abort", giveUp, { once: true });
+      const stopListening = gone?.onAbort(giveUp);
       this.#current().#waiters.push(wake);
     });
   }
