@@ -116,8 +116,8 @@ export class Backend {
     }
   }
 
-  /** Stops checks and DNS refreshes; idle connections of servers nobody took over are closed. */
   /**
+   * Stops checks and DNS refreshes; idle connections of servers nobody took over are closed.
    * `successor`: the backend of the same name after a reload. Requests queued here keep waiting
    * (the servers they wait for now belong to it, and it is the one woken when they free up);
    * without one (shutdown, or the backend left the config), they are answered now.
