@@ -12,8 +12,14 @@ export type ErrorKind =
   | "uri_too_long"
   /** The request head is larger than `limits.max_head_size` or has too many fields. */
   | "head_too_large"
-  /** The client did not send a complete head within `timeouts.header`. */
+  /** The client did not send a complete head within `timeouts.header`, or stalled a body for `timeouts.body`. */
   | "client_timeout"
+  /** The request body is larger than `limits.max_body_size`. */
+  | "body_too_large"
+  /** The client's address already has `limits.max_conns_per_ip` connections open. */
+  | "too_many_conns_from_ip"
+  /** The listener already has `limits.max_conns` connections open, or ferry is near its open-file limit. */
+  | "listener_full"
   /** The client went away (EOF or reset) before the exchange finished. */
   | "client_closed"
   /** The request uses a method or coding ferry does not proxy (CONNECT, unknown Transfer-Encoding). */
@@ -42,6 +48,9 @@ const SIDE: Record<ErrorKind, Side> = {
   uri_too_long: "client",
   head_too_large: "client",
   client_timeout: "client",
+  body_too_large: "client",
+  too_many_conns_from_ip: "client",
+  listener_full: "internal",
   client_closed: "client",
   not_implemented: "client",
   unsupported_version: "client",
@@ -60,6 +69,10 @@ const STATUS: Record<ErrorKind, number> = {
   uri_too_long: 414,
   head_too_large: 431,
   client_timeout: 408,
+  body_too_large: 413,
+  // RFC 6585 §4; nginx's limit_conn answers 503 by default, but 429 tells the client it is its own share that ran out.
+  too_many_conns_from_ip: 429,
+  listener_full: 503,
   // Nothing can be sent to a client that is gone; 499 is what nginx logs for it.
   client_closed: 499,
   not_implemented: 501,

@@ -6,6 +6,7 @@ import { isValidName, MAX_TIMEOUT_MS, nameMessage, readTimeout } from "./_shared
 import { quote, type YamlMap, type YamlValue } from "./_yaml_value.ts";
 import {
   type BackendConfig,
+  type BackendLimits,
   type BackendTimeouts,
   type BalanceName,
   DEFAULTS,
@@ -19,6 +20,7 @@ const BACKEND_KEYS = [
   "sticky",
   "servers",
   "timeouts",
+  "limits",
   "max_idle_conns",
   "retries",
   "retry_timeout",
@@ -32,6 +34,7 @@ const BACKEND_KEYS = [
 ];
 const SERVER_KEYS = ["address", "weight", "max_conns"];
 const TIMEOUT_KEYS = ["connect", "response", "idle"];
+const LIMIT_KEYS = ["max_head_size", "max_headers"];
 const STICKY_KEYS = ["cookie"];
 /** One entry per policy file in lib/balance/. */
 const BALANCE_NAMES: readonly BalanceName[] = ["round_robin", "least_conn", "random_two", "ip_hash", "hash", "first"];
@@ -62,6 +65,7 @@ function readBackend(name: string, value: YamlValue): BackendConfig {
     balance,
     servers: map === undefined ? [] : readServers(map, maxConns),
     timeouts: readTimeouts(map?.get("timeouts")),
+    limits: readLimits(map?.get("limits")),
     max_idle_conns: map?.get("max_idle_conns")?.int(0, 10_000) ?? defaults.max_idle_conns,
     retries: readRetries(map?.get("retries")),
     retry_timeout: readTimeout(map?.get("retry_timeout")) ?? defaults.retry_timeout,
@@ -172,5 +176,15 @@ function readTimeouts(value: YamlValue | undefined): BackendTimeouts {
     connect: readTimeout(map?.get("connect")) ?? defaults.connect,
     response: readTimeout(map?.get("response")) ?? defaults.response,
     idle: readTimeout(map?.get("idle")) ?? defaults.idle,
+  };
+}
+
+function readLimits(value: YamlValue | undefined): BackendLimits {
+  const defaults = DEFAULTS.backend.limits;
+  const map = value?.map(LIMIT_KEYS);
+  return {
+    // Response heads are buffered whole, like request heads: the same 1 MiB bound.
+    max_head_size: map?.get("max_head_size")?.size(64, 1024 * 1024, "64B to 1MiB") ?? defaults.max_head_size,
+    max_headers: map?.get("max_headers")?.int(1, 10_000) ?? defaults.max_headers,
   };
 }

@@ -13,12 +13,21 @@ import {
 } from "./types.ts";
 
 const LISTENER_KEYS = ["name", "listen", "mode", "limits", "timeouts", "backend", "routes"];
-const LIMIT_KEYS = ["max_request_line", "max_head_size", "max_headers"];
-const TIMEOUT_KEYS = ["header", "keepalive", "send", "tcp_idle"];
+const LIMIT_KEYS = [
+  "max_request_line",
+  "max_head_size",
+  "max_headers",
+  "max_body_size",
+  "max_keepalive_requests",
+  "max_conns",
+  "max_conns_per_ip",
+];
+const TIMEOUT_KEYS = ["header", "keepalive", "send", "body", "tcp_idle"];
 const MODES: readonly ListenerMode[] = ["http", "tcp"];
 
 /** Which mode each setting means something in; setting it in the other mode is a mistake. */
-const HTTP_ONLY_TIMEOUTS = ["header", "keepalive", "send"];
+const HTTP_ONLY_TIMEOUTS = ["header", "keepalive", "send", "body"];
+const HTTP_ONLY_LIMITS = ["max_request_line", "max_head_size", "max_headers", "max_body_size", "max_keepalive_requests"];
 const TCP_ONLY_TIMEOUTS = ["tcp_idle"];
 
 /** A request line or head smaller than this cannot hold an ordinary request. */
@@ -26,6 +35,8 @@ const MIN_HEAD_BYTES = 64;
 /** Heads are buffered whole; beyond this a client could make ferry hold a lot per connection. */
 const MAX_HEAD_BYTES = 1024 * 1024;
 const HEAD_LIMITS = "64B to 1MiB";
+/** Far more than one process serves; a bound only so that a typo of extra digits is caught. */
+const MAX_LISTENER_CONNS = 1_000_000;
 
 interface ReadListener {
   listener: ListenerConfig;
@@ -150,14 +161,18 @@ function readRoutes(map: YamlMap, refs: BackendRef[]): RouteConfig[] {
 
 function readLimits(value: YamlValue | undefined, mode: ListenerMode): ListenerLimits {
   const defaults = DEFAULTS.listener.limits;
-  if (value !== undefined && mode === "tcp") value.fail("only applies to mode: http");
   const map = value?.map(LIMIT_KEYS);
+  if (mode === "tcp") for (const key of HTTP_ONLY_LIMITS) map?.get(key)?.fail("only applies to mode: http");
   const limits: ListenerLimits = {
     max_request_line: map?.get("max_request_line")?.size(MIN_HEAD_BYTES, MAX_HEAD_BYTES, HEAD_LIMITS) ??
       defaults.max_request_line,
     max_head_size: map?.get("max_head_size")?.size(MIN_HEAD_BYTES, MAX_HEAD_BYTES, HEAD_LIMITS) ??
       defaults.max_head_size,
     max_headers: map?.get("max_headers")?.int(1, 10_000) ?? defaults.max_headers,
+    max_body_size: map?.get("max_body_size")?.size(0, 1024 ** 4, "0B (no limit) to 1024GiB") ?? defaults.max_body_size,
+    max_keepalive_requests: map?.get("max_keepalive_requests")?.int(1, 1_000_000) ?? defaults.max_keepalive_requests,
+    max_conns: map?.get("max_conns")?.int(1, MAX_LISTENER_CONNS) ?? defaults.max_conns,
+    max_conns_per_ip: map?.get("max_conns_per_ip")?.int(0, MAX_LISTENER_CONNS) ?? defaults.max_conns_per_ip,
   };
   // The head includes the request line, so a smaller head limit would quietly lower the line limit.
   if (limits.max_head_size < limits.max_request_line) {
@@ -183,6 +198,7 @@ function readTimeouts(value: YamlValue | undefined, mode: ListenerMode): Listene
     header: readTimeout(map?.get("header")) ?? defaults.header,
     keepalive: readTimeout(map?.get("keepalive")) ?? defaults.keepalive,
     send: readTimeout(map?.get("send")) ?? defaults.send,
+    body: readTimeout(map?.get("body")) ?? defaults.body,
     tcp_idle: readTimeout(map?.get("tcp_idle")) ?? defaults.tcp_idle,
   };
 }

@@ -57,12 +57,28 @@ export interface ListenerConfig {
 }
 
 export interface ListenerLimits {
-  /** Longest request line accepted; longer → 414. Default 8 KiB (8192). */
+  /** HTTP: longest request line accepted; longer → 414. Default 8 KiB (8192). */
   max_request_line: number;
-  /** Largest request head (request line + all fields) accepted; larger → 431. Default 32 KiB. */
+  /** HTTP: largest request head (request line + all fields) accepted; larger → 431. Default 32 KiB. */
   max_head_size: number;
-  /** Most header fields accepted in one request; more → 431. Default 100. */
+  /** HTTP: most header fields accepted in one request; more → 431. Default 100. */
   max_headers: number;
+  /**
+   * HTTP: largest request body, in bytes of payload (a chunked body's framing does not count);
+   * larger → 413. A Content-Length above it is refused before anything is sent upstream; a
+   * chunked body is cut when it crosses it. Default 100 MiB; 0 = no limit.
+   */
+  max_body_size: number;
+  /** HTTP: most requests on one keep-alive connection; the last one is answered with `Connection: close`. Default 1000 (nginx's keepalive_requests). */
+  max_keepalive_requests: number;
+  /**
+   * Most client connections open on this listener at once; more are refused (HTTP: a 503
+   * page, TCP: closed). Default 10000. ferry also keeps every listener together below the
+   * process's open-file limit, so that accept never runs out of file descriptors.
+   */
+  max_conns: number;
+  /** Most client connections from one IP address at once; more are refused (HTTP: a 429 page, TCP: closed). Default 1000; 0 = no limit. */
+  max_conns_per_ip: number;
 }
 
 export interface ListenerTimeouts {
@@ -81,6 +97,12 @@ export interface ListenerTimeouts {
    * that reads nothing for this long is disconnected, like nginx's `send_timeout`. Default 60s.
    */
   send: number;
+  /**
+   * HTTP: how long ferry waits for the next piece of a request body (nginx's
+   * `client_body_timeout`): a client that sends nothing for this long in the middle of a body
+   * gets 408 (when no response has started) and the connection is closed. Default 60s.
+   */
+  body: number;
   /** TCP mode: a tunnel with no bytes in either direction for this long is closed. Default 1h. */
   tcp_idle: number;
 }
@@ -138,6 +160,7 @@ export interface BackendConfig {
   /** At least one. */
   servers: ServerConfig[];
   timeouts: BackendTimeouts;
+  limits: BackendLimits;
   /** Idle keep-alive connections kept per server for reuse. Default 128; 0 disables pooling. */
   max_idle_conns: number;
   /**
@@ -194,6 +217,13 @@ export interface PassiveHealthConfig {
   fail_status: number[];
 }
 
+export interface BackendLimits {
+  /** Largest response head (status line + fields) accepted from a server; larger → 502. Default 64 KiB. */
+  max_head_size: number;
+  /** Most header fields accepted in one response head; more → 502. Default 200. */
+  max_headers: number;
+}
+
 export interface BackendTimeouts {
   /** Time to establish the TCP connection to a server; then try the next one. Default 5s. */
   connect: number;
@@ -210,12 +240,21 @@ export interface BackendTimeouts {
 export const DEFAULTS = {
   listener: {
     mode: "http" as ListenerMode,
-    limits: { max_request_line: 8 * 1024, max_head_size: 32 * 1024, max_headers: 100 },
-    timeouts: { header: 10_000, keepalive: 60_000, send: 60_000, tcp_idle: 3_600_000 },
+    limits: {
+      max_request_line: 8 * 1024,
+      max_head_size: 32 * 1024,
+      max_headers: 100,
+      max_body_size: 100 * 1024 * 1024,
+      max_keepalive_requests: 1000,
+      max_conns: 10_000,
+      max_conns_per_ip: 1000,
+    },
+    timeouts: { header: 10_000, keepalive: 60_000, send: 60_000, body: 60_000, tcp_idle: 3_600_000 },
   },
   backend: {
     balance: "round_robin" as BalanceName,
     timeouts: { connect: 5_000, response: 60_000, idle: 30_000 },
+    limits: { max_head_size: 64 * 1024, max_headers: 200 },
     max_idle_conns: 128,
     retries: "auto" as const,
     retry_timeout: 30_000,
@@ -243,6 +282,7 @@ export function defaultBackend(name: string, servers: ServerConfig[]): BackendCo
     balance: d.balance,
     servers,
     timeouts: { ...d.timeouts },
+    limits: { ...d.limits },
     max_idle_conns: d.max_idle_conns,
     retries: d.retries,
     retry_timeout: d.retry_timeout,

@@ -34,6 +34,12 @@ export interface CopyOptions {
    */
   srcError: (message: string, cause?: unknown, malformed?: boolean) => ProxyError;
   dstError: (message: string, cause?: unknown) => ProxyError;
+  /**
+   * Most payload bytes the body may carry; 0 or absent: no limit. A chunk that would cross it is
+   * refused (`body_too_large`) before its size line is forwarded, so the destination sees an
+   * unfinished message, never a complete shorter one.
+   */
+  maxBytes?: number;
   /** Bytes to write before the body (a message head), sent together with the first piece. */
   prefix?: Uint8Array;
   /** Decode chunked coding instead of forwarding it (for HTTP/1.0 clients). */
@@ -76,6 +82,7 @@ export async function copyBody(src: BufReader, framing: Framing, opts: CopyOptio
 }
 
 async function copyLength(src: BufReader, length: number, out: Output, opts: CopyOptions): Promise<number> {
+  if (opts.maxBytes && length > opts.maxBytes) throw new ProxyError("body_too_large", `body of ${length} bytes is larger than ${opts.maxBytes} bytes`);
   let left = length;
   while (left > 0) {
     const chunk = await readSrc(src, left, opts);
@@ -102,7 +109,16 @@ async function copyChunked(src: BufReader, out: Output, opts: CopyOptions): Prom
   for (;;) {
     const line = await readLineSrc(src, MAX_CHUNK_LINE, "chunk size line", opts);
     const size = parseChunkSize(line, opts);
-    if (raw) await out.addLine(line, src);
+    if (opts.maxBytes && total + size > opts.maxBytes) {
+      throw new ProxyError("body_too_large", `body larger than ${opts.maxBytes} bytes`);
+    }
+    // The last chunk is held back with the trailer section (below) until the final CRLF is
+    // here: a recipient that takes "0\r\n" for the end must not be shown one the source never
+    // finished (EOF or a refused trailer field after it). At most 4 KiB + 32 KiB are held.
+    if (raw) {
+      if (size === 0) out.hold(line);
+      else await out.addLine(line, src);
+    }
     if (size === 0) break;
     let left = size;
     while (left > 0) {
@@ -130,14 +146,21 @@ async function copyChunked(src: BufReader, out: Output, opts: CopyOptions): Prom
       const parsed = parseFields([latin1(line)], 1);
       if (!parsed.ok) throw opts.srcError(`invalid trailer: ${parsed.message}`, undefined, true);
     }
-    if (raw) await out.addLine(line, src);
+    if (raw) out.hold(line);
     if (line.length === 0) break;
     trailerBytes += line.length + 2;
   }
   return total;
 }
 
-/** chunk-size [ chunk-ext ] (RFC 9112 §7.1.1): 1–15 hex digits, so it never overflows. */
+/**
+ * chunk-size [ chunk-ext ] (RFC 9112 §7.1.1): 1–15 hex digits, so it never overflows (16 digits
+ * or more, leading zeros included, are refused rather than risk a parser that wraps at 64 bits).
+ * No sign, no "0x", no whitespace before the size, and whitespace after it only as the BWS
+ * before a ";": `5 ` with nothing after it is refused. The extension is not checked against its
+ * grammar, only for CTLs (bare CR and LF are refused by the line reader): it is forwarded as it
+ * came, and no parser can read another size or another line end from it.
+ */
 function parseChunkSize(line: Uint8Array, opts: CopyOptions): number {
   const s = latin1(line);
   const m = /^([0-9A-Fa-f]{1,15})(?:[ \t]*;[\t\x20-\x7e\x80-\xff]*)?$/.exec(s);
@@ -203,6 +226,13 @@ class Output {
     this.#append(line);
     this.#append(CRLF);
     if (this.#used >= BATCH || src.buffered === 0) await this.flush();
+  }
+
+  /** Queues a line without writing it: it goes out with the next flush. */
+  hold(line: Uint8Array): void {
+    if (!this.#dst) return;
+    this.#append(line);
+    this.#append(CRLF);
   }
 
   async flush(): Promise<void> {

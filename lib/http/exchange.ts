@@ -23,9 +23,6 @@ import type { RequestHead } from "./parse_request.ts";
 import { serializeResponseHead } from "./serialize.ts";
 import { tunnel } from "../net/pipe.ts";
 
-/** Largest response head accepted from a backend. */
-const MAX_RESPONSE_HEAD = 64 * 1024;
-const MAX_RESPONSE_FIELDS = 200;
 /** Most 1xx responses relayed before the final one. */
 const MAX_INTERIM_RESPONSES = 32;
 
@@ -54,6 +51,10 @@ export interface ProxyContext {
   proto: string;
   /** Longest time one write to the client may take (the listener's `timeouts.send`), ms. */
   sendTimeoutMs: number;
+  /** Longest wait for the next piece of the request body (the listener's `timeouts.body`), ms. */
+  bodyTimeoutMs: number;
+  /** Most payload bytes a request body may carry (the listener's `limits.max_body_size`); 0 = no limit. */
+  maxBodySize: number;
   /** Reports a failure worth an operator's attention (error log). */
   report: (message: string) => void;
 }
@@ -107,7 +108,7 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
   const { req, client, backend } = ctx;
   const { server, up, head } = a;
   const upReader = new BufReader(up);
-  const timeouts = backend.config.timeouts;
+  const { timeouts, limits } = backend.config;
   // nginx's proxy_read_timeout semantics: the time allowed between two reads from the server,
   // so a long download that keeps moving is never cut.
   const responseDeadline = new Deadline(() => up.close()).arm(timeouts.response);
@@ -119,7 +120,9 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
     return { kind: "failed", failure: { err, reached: false, bodyDone: false, stale: false, serverFault: false } };
   }
   const stopCut = a.gone?.onAbort(() => up.close());
+  let headArrived = false;
   const responding = () => {
+    headArrived = true;
     stopCut?.();
     a.onResponse?.();
   };
@@ -148,7 +151,11 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
 
   // The request body streams while the response is awaited: a server may answer early
   // (413, 417, a redirect) without reading it all, and Expect: 100-continue needs both at once.
-  const body = startRequestBody(ctx, a.tape ? a.tape.wrap(up) : up, () => responseDeadline.arm(timeouts.response), bodySent);
+  const body = startRequestBody(ctx, a.tape ? a.tape.wrap(up) : up, {
+    onProgress: () => responseDeadline.arm(timeouts.response),
+    alreadySent: bodySent,
+    headArrived: () => headArrived,
+  });
   /** Gives up on this server before any response byte reached the client. */
   const giveUp = (err: ProxyError, stale = false): Exchange => {
     responseDeadline.clear();
@@ -160,7 +167,7 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
   let res: ResponseHead;
   let interims = 0;
   for (;;) {
-    const got = await upReader.readHead(MAX_RESPONSE_HEAD, MAX_RESPONSE_HEAD).catch(() => null);
+    const got = await upReader.readHead(limits.max_head_size, limits.max_head_size).catch(() => null);
     responding();
     const timedOut = responseDeadline.expired;
     if (body.error) {
@@ -180,13 +187,13 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
           return giveUp(new ProxyError("upstream_bad_response", `${at} sent a malformed response head (bare LF or control byte)`));
         case "line_too_long":
         case "head_too_long":
-          return giveUp(new ProxyError("upstream_bad_response", `${at} sent a response head larger than ${MAX_RESPONSE_HEAD} bytes`));
+          return giveUp(new ProxyError("upstream_bad_response", `${at} sent a response head larger than ${limits.max_head_size} bytes`));
         case "truncated":
           return giveUp(new ProxyError("upstream_closed", `${at} closed the connection in the middle of the response head`));
       }
     }
     try {
-      res = parseResponseHead(got.head, MAX_RESPONSE_FIELDS);
+      res = parseResponseHead(got.head, limits.max_headers);
     } catch (e) {
       return giveUp(withServer(asProxyError(e), server));
     }
@@ -365,28 +372,52 @@ interface RequestBody {
   cancel(): void;
 }
 
-/** `onProgress` runs whenever body bytes move: the server is not late while it is still being sent the request. */
-function startRequestBody(ctx: ProxyContext, up: Conn, onProgress: () => void, alreadySent: boolean): RequestBody {
+interface RequestBodyOptions {
+  /** Runs whenever body bytes move: the server is not late while it is still being sent the request. */
+  onProgress: () => void;
+  /** The body went out with the head already (or there is none). */
+  alreadySent: boolean;
+  /** Whether a response head came back: after that a stalled body no longer gets a 408. */
+  headArrived: () => boolean;
+}
+
+function startRequestBody(ctx: ProxyContext, up: Conn, opts: RequestBodyOptions): RequestBody {
   const { req, reader } = ctx;
-  const none = req.body.kind === "none" || alreadySent;
+  const none = req.body.kind === "none" || opts.alreadySent;
   const state = { done: none, error: null as ProxyError | null, cancelled: false };
+  /** A failure on the client's side: the first one is the story; the server connection is closed, which wakes the response wait. */
+  const clientFailed = (err: ProxyError) => {
+    if (state.cancelled || state.error) return;
+    state.error = err;
+    up.close();
+  };
+  // nginx's client_body_timeout: only time spent waiting for the client counts, so a slow upload
+  // that keeps moving is never cut. Once the server has answered, its response decides.
+  const stalled = new Deadline(() => {
+    if (!opts.headArrived()) {
+      clientFailed(new ProxyError("client_timeout", `request body from client: nothing arrived for ${ctx.bodyTimeoutMs} ms`));
+    }
+  });
   const settled = none ? Promise.resolve() : copyBody(reader, req.body, {
     dst: up,
     srcError: (m, cause, malformed) => new ProxyError(malformed ? "bad_request" : "client_closed", `request body from client: ${m}`, { cause }),
     // The server stopped reading (it may already be answering); its response tells the rest.
     dstError: (m, cause) => new ProxyError("upstream_closed", `sending request body: ${m}`, { cause }),
-    onRead: onProgress,
+    maxBytes: ctx.maxBodySize,
+    onReadStart: () => stalled.arm(ctx.bodyTimeoutMs),
+    onRead: () => {
+      stalled.clear();
+      opts.onProgress();
+    },
   }).then(
     () => {
+      stalled.clear();
       state.done = true;
     },
     (e) => {
+      stalled.clear();
       const err = asProxyError(e);
-      if (err.side === "client" && !state.cancelled) {
-        state.error = err;
-        // Wake the response wait: there is no point in waiting for an answer to half a request.
-        up.close();
-      }
+      if (err.side === "client") clientFailed(err);
     },
   );
   return {

@@ -16,6 +16,7 @@ import type { Conn } from "../runtime/mod.ts";
 import type { Backend } from "../upstream/backend.ts";
 import { actionResponse, errorResponse, type LocalResponse, renderResponse } from "./local_response.ts";
 import { parseRequestHead, type RequestHead } from "./parse_request.ts";
+import { lingeringClose } from "./lingering_close.ts";
 import { proxyRequest, type ProxyOutcome } from "./proxy.ts";
 
 export interface HttpContext {
@@ -33,9 +34,9 @@ export interface HttpContext {
 /** Serves `client` until it closes, errs, or a response ends the connection; always closes it. */
 export async function serveHttpConn(client: Conn, ctx: HttpContext): Promise<void> {
   const reader = new BufReader(client);
-  let first = true;
+  let served = 0;
   try {
-    while (await serveOne(client, reader, ctx, first)) first = false;
+    while (await serveOne(client, reader, ctx, ++served)) { /* next request */ }
   } catch (e) {
     ctx.report(`closing client connection after an internal error: ${asProxyError(e).message}`);
   } finally {
@@ -53,9 +54,10 @@ interface Turn {
   start: number;
 }
 
-/** Handles one request; true when the connection stays open for the next one. */
-async function serveOne(client: Conn, reader: BufReader, ctx: HttpContext, first: boolean): Promise<boolean> {
+/** Handles the `nth` request of a connection (1-based); true when the connection stays open for the next one. */
+async function serveOne(client: Conn, reader: BufReader, ctx: HttpContext, nth: number): Promise<boolean> {
   const { limits, timeouts } = ctx.listener;
+  const first = nth === 1;
 
   // 1. Read the head. A new connection gets `header` to send its first request; an idle
   //    keep-alive connection gets `keepalive`. A partial head at the deadline is answered 408.
@@ -93,6 +95,10 @@ async function serveOne(client: Conn, reader: BufReader, ctx: HttpContext, first
   } catch (e) {
     return answerError(turn, null, asProxyError(e));
   }
+  // A connection is not kept for ever (nginx's keepalive_requests): the last request it may
+  // carry is answered with `Connection: close` (RFC 9112 §9.6), which also bounds how long one
+  // client can keep a connection, and the memory it grew, for itself.
+  if (nth >= limits.max_keepalive_requests) req.keepAlive = false;
 
   // 3. Route.
   const route = ctx.router.match(req.host, req.path);
@@ -106,6 +112,11 @@ async function serveOne(client: Conn, reader: BufReader, ctx: HttpContext, first
     ctx.report(`backend "${action.backend}" is not loaded`);
     return answerLocal(turn, req, errorResponse(statusFor("internal")));
   }
+  // A declared body over the limit is refused before anything goes upstream; with
+  // `Expect: 100-continue` the client has not even sent it (RFC 9110 §10.1.1, §15.5.14).
+  if (limits.max_body_size > 0 && req.body.kind === "length" && req.body.length > limits.max_body_size) {
+    return answerError(turn, req, new ProxyError("body_too_large", `request body of ${req.body.length} bytes is larger than max_body_size (${limits.max_body_size} bytes)`));
+  }
   const outcome: ProxyOutcome = await proxyRequest({
     client,
     reader,
@@ -113,7 +124,9 @@ async function serveOne(client: Conn, reader: BufReader, ctx: HttpContext, first
     backend,
     clientIp: turn.clientIp,
     proto: ctx.proto,
-    sendTimeoutMs: ctx.listener.timeouts.send,
+    sendTimeoutMs: timeouts.send,
+    bodyTimeoutMs: timeouts.body,
+    maxBodySize: limits.max_body_size,
     report: ctx.report,
   });
   if (outcome.error?.kind === "client_closed") {
@@ -168,35 +181,4 @@ function log(turn: Turn, req: RequestHead | null, status: number, bytes: number,
     startMs: turn.start,
     endMs: Date.now(),
   });
-}
-
-/** How long, and how much, to keep reading after our FIN so the client gets our last response. */
-const LINGER_MS = 2_000;
-const LINGER_BYTES = 256 * 1024;
-
-/**
- * Closes a client connection without destroying the response just sent: closing a socket with
- * unread input makes the kernel send a reset, and a reset can make the client discard the
- * response it has not read yet. So: send FIN, read and drop what the client still sends for a
- * moment, then close (nginx's lingering_close, RFC 9112 §9.6).
- */
-async function lingeringClose(client: Conn, reader: BufReader): Promise<void> {
-  if (reader.eof) return client.close();
-  try {
-    await client.closeWrite();
-  } catch {
-    return client.close();
-  }
-  const timer = setTimeout(() => client.close(), LINGER_MS);
-  try {
-    let n = 0;
-    while (n < LINGER_BYTES) {
-      // Through the reader: a read it already has pending must be shared, not doubled.
-      const chunk = await reader.read();
-      if (chunk === null) break;
-      n += chunk.length;
-    }
-  } catch { /* reset or closed: done either way */ }
-  clearTimeout(timer);
-  client.close();
 }

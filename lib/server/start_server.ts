@@ -16,7 +16,10 @@ import { Router } from "../route/match.ts";
 import { type Conn, ConnError, type Listener, runtime } from "../runtime/mod.ts";
 import { handleTcpConn } from "../tcp/proxy.ts";
 import { Backend } from "../upstream/backend.ts";
+import { refuseHttpConn } from "../http/lingering_close.ts";
+import { ConnLimits } from "./conn_limits.ts";
 import { ConnTracker } from "./conn_tracker.ts";
+import { FdBudget } from "./fd_budget.ts";
 
 export interface BoundListener {
   name: string;
@@ -41,15 +44,18 @@ interface Live {
   cfg: ListenerConfig;
   listener: Listener;
   http: HttpContext;
+  /** The socket's connection counts; they stay with it across reloads. */
+  limits: ConnLimits;
 }
 
 export async function startServer(config: Config): Promise<RunningServer> {
   const tracker = new ConnTracker();
+  const budget = new FdBudget();
   let accessLog = openAccessLog(config.log.access);
   let backends = await buildBackends(config, new Map());
   let live: Live[];
   try {
-    live = bindAll(config.listeners, [], backends, accessLog, tracker);
+    live = bindAll(config.listeners, [], backends, accessLog, tracker, budget);
   } catch (e) {
     for (const b of backends.values()) b.stop();
     throw e;
@@ -65,7 +71,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       const nextBackends = await buildBackends(next, backends);
       let nextLive: Live[];
       try {
-        nextLive = bindAll(next.listeners, live, nextBackends, nextLog, tracker);
+        nextLive = bindAll(next.listeners, live, nextBackends, nextLog, tracker, budget);
       } catch (e) {
         for (const b of nextBackends.values()) b.stop();
         // The old backends take their servers back.
@@ -115,7 +121,14 @@ async function buildBackends(config: Config, previous: Map<string, Backend>): Pr
  * context updated in place, so open connections see the new routes), others are bound anew.
  * All or none: on a failure, sockets bound here are closed again.
  */
-function bindAll(configs: ListenerConfig[], current: Live[], backends: Map<string, Backend>, accessLog: AccessLog, tracker: ConnTracker): Live[] {
+function bindAll(
+  configs: ListenerConfig[],
+  current: Live[],
+  backends: Map<string, Backend>,
+  accessLog: AccessLog,
+  tracker: ConnTracker,
+  budget: FdBudget,
+): Live[] {
   const result: Live[] = [];
   const fresh: Listener[] = [];
   const updates: (() => void)[] = [];
@@ -132,6 +145,7 @@ function bindAll(configs: ListenerConfig[], current: Live[], backends: Map<strin
         continue;
       }
       const entry = { cfg, http } as Live;
+      entry.limits = new ConnLimits(budget, (m) => entry.http.report(m));
       entry.listener = bind(cfg, (conn) => serve(entry, conn, tracker));
       fresh.push(entry.listener);
       result.push(entry);
@@ -145,13 +159,20 @@ function bindAll(configs: ListenerConfig[], current: Live[], backends: Map<strin
 }
 
 function serve(live: Live, conn: Conn, tracker: ConnTracker): void {
-  const { cfg, http } = live;
-  if (cfg.mode === "tcp") {
-    const backend = http.backends.get(cfg.backend!)!;
-    tracker.track(conn, handleTcpConn(conn, backend, { idleMs: cfg.timeouts.tcp_idle, log: { error: http.report } }));
-  } else {
-    tracker.track(conn, serveHttpConn(conn, http));
-  }
+  const { cfg, http, limits } = live;
+  const ip = conn.remoteAddr.hostname;
+  const refusal = limits.admit(ip, cfg.limits);
+  if (refusal) return refuse(live, conn, refusal.status);
+  const served = cfg.mode === "tcp"
+    ? handleTcpConn(conn, http.backends.get(cfg.backend!)!, { idleMs: cfg.timeouts.tcp_idle, log: { error: http.report } })
+    : serveHttpConn(conn, http);
+  tracker.track(conn, served.finally(() => limits.release(ip)));
+}
+
+/** A connection over a limit: HTTP clients get an error page (503 or 429), TCP ones a close. */
+function refuse({ cfg, limits }: Live, conn: Conn, status: number): void {
+  if (cfg.mode === "tcp" || !limits.holdRefused()) return conn.close();
+  refuseHttpConn(conn, status).finally(() => limits.releaseRefused());
 }
 
 function httpContext(cfg: ListenerConfig, backends: Map<string, Backend>, accessLog: AccessLog, tracker: ConnTracker): HttpContext {

@@ -94,8 +94,15 @@ describe("loadConfig() full config", () => {
       - name: web
         listen: "127.0.0.1:8080"
         mode: http
-        limits: { max_request_line: 4KiB, max_head_size: 16384, max_headers: 50 }
-        timeouts: { header: 5s, keepalive: 1m30s }
+        limits:
+          max_request_line: 4KiB
+          max_head_size: 16384
+          max_headers: 50
+          max_body_size: 10MB
+          max_keepalive_requests: 20
+          max_conns: 300
+          max_conns_per_ip: 0
+        timeouts: { header: 5s, keepalive: 1m30s, body: 20s }
         backend: app
         routes:
           - host: "API.Example.com"
@@ -112,6 +119,7 @@ describe("loadConfig() full config", () => {
         listen: "[::]:5432"
         mode: tcp
         timeouts: { tcp_idle: 30m }
+        limits: { max_conns: 50, max_conns_per_ip: 5 }
         backend: api
     backends:
       api:
@@ -120,6 +128,7 @@ describe("loadConfig() full config", () => {
           - 10.0.0.1:9001
           - { address: "api-2.internal:9002", weight: 3 }
         timeouts: { connect: 250ms, response: 2m, idle: 1h }
+        limits: { max_head_size: 16KiB, max_headers: 40 }
         max_idle_conns: 0
       app:
         servers: [localhost:3000]
@@ -132,8 +141,16 @@ describe("loadConfig() full config", () => {
       name: "web",
       listen: { hostname: "127.0.0.1", port: 8080 },
       mode: "http",
-      limits: { max_request_line: 4096, max_head_size: 16384, max_headers: 50 },
-      timeouts: { header: 5_000, keepalive: 90_000, send: 60_000, tcp_idle: 3_600_000 },
+      limits: {
+        max_request_line: 4096,
+        max_head_size: 16384,
+        max_headers: 50,
+        max_body_size: 10_000_000,
+        max_keepalive_requests: 20,
+        max_conns: 300,
+        max_conns_per_ip: 0,
+      },
+      timeouts: { header: 5_000, keepalive: 90_000, send: 60_000, body: 20_000, tcp_idle: 3_600_000 },
       routes: [
         { host: "api.example.com", path: "/v1", action: { type: "proxy", backend: "api" } },
         {
@@ -159,8 +176,8 @@ describe("loadConfig() full config", () => {
       mode: "tcp",
       routes: [],
       backend: "api",
-      limits: DEFAULT_LISTENER.limits,
-      timeouts: { header: 10_000, keepalive: 60_000, send: 60_000, tcp_idle: 1_800_000 },
+      limits: { ...DEFAULT_LISTENER.limits, max_conns: 50, max_conns_per_ip: 5 },
+      timeouts: { header: 10_000, keepalive: 60_000, send: 60_000, body: 60_000, tcp_idle: 1_800_000 },
     });
     assert.deepEqual(config.backends.get("api"), {
       name: "api",
@@ -170,6 +187,7 @@ describe("loadConfig() full config", () => {
       ],
       ...DEFAULT_BACKEND,
       timeouts: { connect: 250, response: 120_000, idle: 3_600_000 },
+      limits: { max_head_size: 16384, max_headers: 40 },
       max_idle_conns: 0,
     });
     assert.deepEqual([...config.backends.keys()], ["api", "app"]);
@@ -207,10 +225,17 @@ describe("loadConfig() full config", () => {
       listeners:
         - listen: ":8080"
           backend: app
-          limits: { max_request_line: 1000, max_head_size: "2000", max_headers: "7" }
+          limits: { max_request_line: 1000, max_head_size: "2000", max_headers: "7", max_body_size: 0, max_conns: "9" }
       backends: { app: { servers: [127.0.0.1:9001], max_idle_conns: "4" } }
     `);
-    assert.deepEqual(config.listeners[0].limits, { max_request_line: 1000, max_head_size: 2000, max_headers: 7 });
+    assert.deepEqual(config.listeners[0].limits, {
+      ...DEFAULT_LISTENER.limits,
+      max_request_line: 1000,
+      max_head_size: 2000,
+      max_headers: 7,
+      max_body_size: 0,
+      max_conns: 9,
+    });
     assert.equal(config.backends.get("app")!.max_idle_conns, 4);
   });
 
@@ -430,7 +455,23 @@ const MESSAGES: [string, string, string][] = [
       listeners: [{ listen: ":1", mode: tcp, backend: app, limits: { max_headers: 5 } }]
       backends: { app: { servers: [127.0.0.1:9001] } }
     `,
-    "listeners[0].limits: only applies to mode: http",
+    "listeners[0].limits.max_headers: only applies to mode: http",
+  ],
+  [
+    "tcp listener with a body size limit",
+    yaml`
+      listeners: [{ listen: ":1", mode: tcp, backend: app, limits: { max_body_size: 1MiB } }]
+      backends: { app: { servers: [127.0.0.1:9001] } }
+    `,
+    "listeners[0].limits.max_body_size: only applies to mode: http",
+  ],
+  [
+    "tcp listener with a body timeout",
+    yaml`
+      listeners: [{ listen: ":1", mode: tcp, backend: app, timeouts: { body: 5s } }]
+      backends: { app: { servers: [127.0.0.1:9001] } }
+    `,
+    "listeners[0].timeouts.body: only applies to mode: http",
   ],
   [
     "tcp listener with a header timeout",
@@ -484,6 +525,31 @@ const MESSAGES: [string, string, string][] = [
     "max_headers out of range",
     `listeners: [{ listen: ":1", routes: [{ respond: x }], limits: { max_headers: 0 } }]\n`,
     'listeners[0].limits.max_headers: must be an integer from 1 to 10000, got "0"',
+  ],
+  [
+    "max_conns of zero",
+    `listeners: [{ listen: ":1", routes: [{ respond: x }], limits: { max_conns: 0 } }]\n`,
+    'listeners[0].limits.max_conns: must be an integer from 1 to 1000000, got "0"',
+  ],
+  [
+    "negative max_conns_per_ip",
+    `listeners: [{ listen: ":1", routes: [{ respond: x }], limits: { max_conns_per_ip: -1 } }]\n`,
+    'listeners[0].limits.max_conns_per_ip: must be an integer from 0 to 1000000, got "-1"',
+  ],
+  [
+    "max_keepalive_requests of zero",
+    `listeners: [{ listen: ":1", routes: [{ respond: x }], limits: { max_keepalive_requests: 0 } }]\n`,
+    'listeners[0].limits.max_keepalive_requests: must be an integer from 1 to 1000000, got "0"',
+  ],
+  [
+    "max_body_size as a word",
+    `listeners: [{ listen: ":1", routes: [{ respond: x }], limits: { max_body_size: lots } }]\n`,
+    'listeners[0].limits.max_body_size: must be a size like "64KiB", "1MiB" or "512B", got "lots"',
+  ],
+  [
+    "body timeout without a unit",
+    `listeners: [{ listen: ":1", routes: [{ respond: x }], timeouts: { body: 30 } }]\n`,
+    'listeners[0].timeouts.body: needs a unit, like "30s" or "30ms", got "30"',
   ],
   [
     "route without action",
@@ -675,6 +741,16 @@ const MESSAGES: [string, string, string][] = [
     "backend timeout without unit",
     `${MINIMAL}    timeouts: { connect: 5 }\n`,
     'backends.app.timeouts.connect: needs a unit, like "5s" or "5ms", got "5"',
+  ],
+  [
+    "a response head limit too small",
+    `${MINIMAL}    limits: { max_head_size: 10B }\n`,
+    'backends.app.limits.max_head_size: must be from 64B to 1MiB, got "10B"',
+  ],
+  [
+    "an unknown backend limit",
+    `${MINIMAL}    limits: { max_body_size: 1MiB }\n`,
+    "backends.app.limits.max_body_size: unknown key, expected one of: max_head_size, max_headers",
   ],
   [
     "negative max_idle_conns",
