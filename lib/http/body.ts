@@ -116,7 +116,7 @@ async function copyChunked(src: BufReader, out: Output, opts: CopyOptions): Prom
     // here: a recipient that takes "0\r\n" for the end must not be shown one the source never
     // finished (EOF or a refused trailer field after it). At most 4 KiB + 32 KiB are held.
     if (raw) {
-      if (size === 0) out.hold(line);
+      if (size === 0) await out.hold(line, src);
       else await out.addLine(line, src);
     }
     if (size === 0) break;
@@ -146,10 +146,11 @@ async function copyChunked(src: BufReader, out: Output, opts: CopyOptions): Prom
       const parsed = parseFields([latin1(line)], 1);
       if (!parsed.ok) throw opts.srcError(`invalid trailer: ${parsed.message}`, undefined, true);
     }
-    if (raw) out.hold(line);
+    if (raw) await out.hold(line, src);
     if (line.length === 0) break;
     trailerBytes += line.length + 2;
   }
+  out.release();
   return total;
 }
 
@@ -204,6 +205,7 @@ class Output {
   #opts: CopyOptions;
   #batch = new Uint8Array(0);
   #used = 0;
+  #held: Uint8Array[] = [];
 
   constructor(opts: CopyOptions) {
     this.#dst = opts.dst;
@@ -228,11 +230,20 @@ class Output {
     if (this.#used >= BATCH || src.buffered === 0) await this.flush();
   }
 
-  /** Queues a line without writing it: it goes out with the next flush. */
-  hold(line: Uint8Array): void {
+  /**
+   * Keeps a line back (the last chunk, a trailer line): it goes out only after `release()`.
+   * What was added before it is not held: it is flushed when the source has nothing buffered.
+   */
+  async hold(line: Uint8Array, src: BufReader): Promise<void> {
     if (!this.#dst) return;
-    this.#append(line);
-    this.#append(CRLF);
+    this.#held.push(line.slice(), CRLF);
+    if (src.buffered === 0) await this.flush();
+  }
+
+  /** Queues the held lines for the next flush. */
+  release(): void {
+    for (const p of this.#held) this.#append(p);
+    this.#held = [];
   }
 
   async flush(): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import { ProxyError } from "../errors.ts";
 import { type Fields, getAll, tokens } from "./headers.ts";
+import { trimOws } from "./syntax.ts";
 
 export type Framing =
   | { kind: "none" }
@@ -25,7 +26,10 @@ export function contentLength(fields: Fields, kind: "bad_request" | "upstream_ba
   let result: number | undefined;
   for (const v of values) {
     for (const part of v.split(",")) {
-      const s = part.trim();
+      // RFC 9110 §8.6: Content-Length = 1*DIGIT; only OWS may surround a list element (§5.6.1).
+      // A sign, "0x", inner spaces, NBSP or an empty element make the framing invalid (RFC 9112
+      // §6.3 rule 5): 400 / 502, never a guess. 15 digits stay exact as a JS number.
+      const s = trimOws(part);
       if (!/^[0-9]{1,15}$/.test(s)) throw new ProxyError(kind, `invalid Content-Length ${JSON.stringify(v)}`);
       const n = Number(s);
       if (result !== undefined && n !== result) {
@@ -47,8 +51,18 @@ export function isChunked(fields: Fields, kind: "bad_request" | "upstream_bad_re
   if (getAll(fields, "transfer-encoding").length === 0) return undefined;
   if (te.length === 1 && te[0] === "chunked") return true;
   const what = JSON.stringify(getAll(fields, "transfer-encoding").join(", "));
+  // RFC 9112 §6.1, §6.3 rule 4: chunked must be the final coding; `chunked;q=1` (chunked
+  // takes no parameters, and "q" is reserved for TE, RFC 9110 §10.1.4: some parsers would see
+  // chunked there, some not), `identity` (gone since RFC 7230) or anything else last is
+  // unframeable: 400 / 502.
   if (te.length === 0 || te[te.length - 1] !== "chunked") {
     throw new ProxyError(kind, `unsupported Transfer-Encoding ${what}: the final coding must be chunked`);
+  }
+  // RFC 9112 §6.1: a sender MUST NOT apply chunked more than once, so `chunked, chunked` (in one
+  // line or two) is a broken message, not an unknown coding: 400, not 501. Some parsers decode
+  // it once and some twice, which is exactly a desynchronisation.
+  if (te.indexOf("chunked") !== te.length - 1) {
+    throw new ProxyError(kind, `invalid Transfer-Encoding ${what}: chunked applied more than once`);
   }
   throw new ProxyError(kind === "bad_request" ? "not_implemented" : kind, `unsupported Transfer-Encoding ${what}`);
 }

@@ -3,6 +3,7 @@
  * forwards what it does not need to understand, in order and byte for byte (RFC 9110 §5.3:
  * the order of same-named fields is significant).
  */
+import { trimOws } from "./syntax.ts";
 
 export type Field = [name: string, value: string];
 export type Fields = Field[];
@@ -47,7 +48,8 @@ export function tokens(fields: Fields, name: string): string[] {
   const out: string[] = [];
   for (const v of getAll(fields, name)) {
     for (const part of v.split(",")) {
-      const t = part.trim().toLowerCase();
+      // OWS only (RFC 9110 §5.6.1): `chunked<0xA0>` is not `chunked`, whatever trim() thinks.
+      const t = trimOws(part).toLowerCase();
       if (t) out.push(t);
     }
   }

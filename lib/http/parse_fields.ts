@@ -3,7 +3,7 @@
  * form that two parsers could read differently is refused rather than guessed at.
  */
 import type { Fields } from "./headers.ts";
-import { isFieldValue, isToken } from "./syntax.ts";
+import { isFieldValue, isToken, trimOws } from "./syntax.ts";
 
 export type FieldsResult = { ok: true; fields: Fields } | { ok: false; tooMany: boolean; message: string };
 
@@ -48,14 +48,6 @@ export function splitLines(head: string): string[] | null {
     if (l.includes("\r") || l.includes("\n")) return null;
   }
   return lines;
-}
-
-function trimOws(s: string): string {
-  let a = 0;
-  let b = s.length;
-  while (a < b && (s.charCodeAt(a) === 0x20 || s.charCodeAt(a) === 0x09)) a++;
-  while (b > a && (s.charCodeAt(b - 1) === 0x20 || s.charCodeAt(b - 1) === 0x09)) b--;
-  return s.slice(a, b);
 }
 
 /** A value for an error message: quoted, control bytes escaped, cut at 64 chars. */

@@ -147,10 +147,37 @@ function pathOf(target: string): string {
   return q < 0 ? target : target.slice(0, q);
 }
 
-/** uri-host [":" port] (RFC 3986 §3.2.2); userinfo is not allowed in Host. */
+/**
+ * uri-host [":" port] (RFC 3986 §3.2.2); userinfo is not allowed in Host. One sub-delim is
+ * refused although reg-name allows it: ",". RFC 9110 §5.3 lets a recipient join repeated fields
+ * with commas, so `Host: a,b` is what two Host fields look like after such a hop, and servers
+ * disagree on which of the two they route by; no DNS name contains a comma.
+ */
 function isValidAuthority(a: string, allowEmpty: boolean): boolean {
   if (a === "") return allowEmpty;
-  return /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(:[0-9]{0,5})?$/.test(a);
+  // RFC 9112 §3.2: a Host with an invalid value MUST get 400. So "%" only as pct-encoded
+  // (`a%zz` is no reg-name) and a bracketed literal only as an IPv6address (`[::::]` is none),
+  // RFC 3986 §2.1, §3.2.2.
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|(?:[A-Za-z0-9\-._~!$&'()*+;=]|%[0-9A-Fa-f]{2})+)(?::[0-9]{0,5})?$/.exec(a);
+  return m !== null && (m[1] === undefined || isIPv6(m[1]));
+}
+
+/** IPv6address (RFC 3986 §3.2.2): eight 16-bit groups, or fewer around one "::"; the last two may be an IPv4 address. */
+function isIPv6(s: string): boolean {
+  const halves = s.split("::");
+  if (halves.length > 2) return false;
+  const groups = halves.map((h) => (h === "" ? [] : h.split(":")));
+  const all = groups.flat();
+  let count = 0;
+  for (let i = 0; i < all.length; i++) {
+    // Only the very last group may be dotted, and only when it is not before the "::".
+    if (i === all.length - 1 && all[i].includes(".") && (halves.length === 1 || groups[1].length > 0)) {
+      if (!/^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/.test(all[i])) return false;
+      count += 2;
+    } else if (/^[0-9A-Fa-f]{1,4}$/.test(all[i])) count++;
+    else return false;
+  }
+  return halves.length === 2 ? count <= 7 : count === 8;
 }
 
 /** The host of an authority, lowercased, without port or IPv6 brackets. */

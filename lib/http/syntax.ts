@@ -32,6 +32,19 @@ export function isFieldValue(s: string): boolean {
   return true;
 }
 
+/**
+ * `s` without leading and trailing OWS (RFC 9110 §5.6.3: SP and HTAB only). Not
+ * `String.prototype.trim()`: that also strips U+00A0, which is the obs-text byte 0xA0 here, so
+ * `Content-Length: 5<0xA0>` would pass for `5` although it is no valid value.
+ */
+export function trimOws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 0x20 || s.charCodeAt(a) === 0x09)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 0x20 || s.charCodeAt(b - 1) === 0x09)) b--;
+  return s.slice(a, b);
+}
+
 /** Visible ASCII only (request-target, RFC 9112 §3.2: no whitespace or control bytes). */
 export function isVisibleAscii(s: string): boolean {
   if (s.length === 0) return false;

@@ -474,3 +474,13 @@ test("copyBody() with maxBytes 0 has no limit", async () => {
   const { n } = await run(["3\r\nabc\r\n0\r\n\r\n"], CHUNKED, { maxBytes: 0 });
   assert.equal(n, 3);
 });
+
+test("copyBody() passes on the chunks before a held-back last chunk while the trailer section is awaited", async () => {
+  const src = new FakeConn().push(latin1Bytes("3\r\nabc\r\n0\r\nX-T: 1\r\n"));
+  const dst = new FakeConn();
+  const done = copyBody(new BufReader(src), CHUNKED, { dst, ...RESPONSE_ERRORS });
+  await until(() => latin1(dst.written()) === "3\r\nabc\r\n", "the data chunk to be written");
+  src.push(latin1Bytes("\r\nNEXT"));
+  assert.equal(await done, 3);
+  assert.equal(latin1(dst.written()), "3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n");
+});

@@ -70,3 +70,28 @@ test("isChunked() answers codings before chunked in a request with 501", () => {
 test("isChunked() refuses codings before chunked in a response as a bad response", () => {
   throwsProxyError(() => isChunked(te("gzip, chunked"), "upstream_bad_response"), { kind: "upstream_bad_response", side: "upstream" });
 });
+
+// --- RFC 9110 §5.6.1: list elements are separated by commas with OWS (SP / HTAB) around them, nothing else ---
+
+test("contentLength() trims only SP and HTAB around list elements, not NBSP or other whitespace", () => {
+  assert.equal(contentLength(cl("5 ,\t5"), "bad_request"), 5);
+  // String.prototype.trim() also strips U+00A0 (obs-text byte 0xA0); that byte is not OWS.
+  for (const v of ["5\xa0", "\xa05", "5,\xa05", "5\u2028"]) {
+    throwsProxyError(() => contentLength(cl(v), "bad_request"), { kind: "bad_request", status: 400 }, JSON.stringify(v));
+    throwsProxyError(() => contentLength(cl(v), "upstream_bad_response"), { kind: "upstream_bad_response", status: 502 }, JSON.stringify(v));
+  }
+});
+
+test("isChunked() refuses chunked applied more than once as a bad message (400), not an unknown coding (501)", () => {
+  for (const v of [["chunked, chunked"], ["chunked", "chunked"], ["chunked,chunked"], ["chunked, gzip, chunked"]]) {
+    throwsProxyError(() => isChunked(te(...v), "bad_request"), { kind: "bad_request", status: 400, side: "client" }, JSON.stringify(v));
+    throwsProxyError(() => isChunked(te(...v), "upstream_bad_response"), { kind: "upstream_bad_response", status: 502 }, JSON.stringify(v));
+  }
+});
+
+test("isChunked() refuses codings that only look like chunked", () => {
+  for (const v of ["chunked;q=1", "chunked; q=1", '"chunked"', "chunked\xa0", "\xa0chunked", "xchunked", "chunked-x", "chunk"]) {
+    throwsProxyError(() => isChunked(te(v), "bad_request"), { kind: "bad_request", status: 400 }, JSON.stringify(v));
+    throwsProxyError(() => isChunked(te(v), "upstream_bad_response"), { kind: "upstream_bad_response", status: 502 }, JSON.stringify(v));
+  }
+});

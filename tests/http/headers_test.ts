@@ -42,3 +42,10 @@ test("hasToken() looks for a whole list element", () => {
   assert.equal(hasToken(FIELDS, "Connection", "keep"), false);
   assert.equal(hasToken([["Connection", "closed"]], "connection", "close"), false);
 });
+
+test("tokens() trims only OWS (SP, HTAB) around list elements (RFC 9110 §5.6.1)", () => {
+  assert.deepEqual(tokens([["Connection", " close\t,\tx "]], "connection"), ["close", "x"]);
+  // 0xA0 is obs-text, not whitespace, even though String.prototype.trim() strips it.
+  assert.deepEqual(tokens([["Connection", "close\xa0"]], "connection"), ["close\xa0"]);
+  assert.equal(hasToken([["Transfer-Encoding", "chunked\xa0"]], "transfer-encoding", "chunked"), false);
+});

@@ -380,3 +380,166 @@ test("hostOf() drops the port, the IPv6 brackets and a trailing dot, and lowerca
   assert.equal(hostOf("127.0.0.1:80"), "127.0.0.1");
   assert.equal(hostOf(""), "");
 });
+
+// --- issue 4, hardening: every refused form of the list, as raw bytes ---------------------
+
+/** A raw head, parsed as it would come off the wire (the reader hands over the head alone). */
+function parseRaw(raw: string): RequestHead {
+  assert.equal(raw.indexOf("\r\n\r\n"), raw.length - 4, `not a head alone: ${JSON.stringify(raw)}`);
+  return parseRequestHead(latin1Bytes(raw), LIMITS);
+}
+
+test("parseRequestHead() refuses every malformed or conflicting Content-Length of the hardening list", () => {
+  for (const v of ["+5", "-1", "5 5", "0x5", "", " ", "1234567890123456", "5,6", "5, 6", "5,", "5\xa0", "\xa05", "5;q=1"]) {
+    const raw = `POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: ${v}\r\n\r\n`;
+    throwsProxyError(() => parseRaw(raw), BAD, JSON.stringify(raw));
+  }
+  throwsProxyError(() => parseRaw("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"), BAD);
+  throwsProxyError(() => parseRaw("POST /x HTTP/1.0\r\nContent-Length: 5\r\ncontent-length: 50\r\n\r\n"), BAD);
+});
+
+test("parseRequestHead() refuses Content-Length with Transfer-Encoding in either order and any spelling", () => {
+  for (
+    const raw of [
+      "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+      "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+      "POST /x HTTP/1.1\r\nHost: a\r\ncontent-length: 0\r\ntransfer-encoding: CHUNKED\r\n\r\n",
+      "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: gzip\r\n\r\n",
+      "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding:\r\n\r\n",
+    ]
+  ) {
+    throwsProxyError(() => parseRaw(raw), BAD, JSON.stringify(raw));
+  }
+});
+
+test("parseRequestHead() refuses a Transfer-Encoding other than one final chunked with 400", () => {
+  for (
+    const lines of [
+      ["Transfer-Encoding: gzip"],
+      ["Transfer-Encoding: chunked, gzip"],
+      ["Transfer-Encoding: chunked;q=1"],
+      ["Transfer-Encoding: identity"],
+      ["Transfer-Encoding: chunked, chunked"],
+      ["Transfer-Encoding: chunked", "Transfer-Encoding: chunked"],
+      ["Transfer-Encoding: chunked\xa0"],
+      ['Transfer-Encoding: "chunked"'],
+      ["Transfer-Encoding: chunked, identity"],
+    ]
+  ) {
+    refuses(["POST /x HTTP/1.1", "Host: a", ...lines]);
+  }
+});
+
+test("parseRequestHead() refuses any Transfer-Encoding in an HTTP/1.0 request, even a valid one", () => {
+  for (const v of ["chunked", "gzip", "gzip, chunked", "identity", "chunked, chunked"]) {
+    refuses(["POST /x HTTP/1.0", "Host: a", `Transfer-Encoding: ${v}`]);
+    refuses(["POST /x HTTP/1.0", `Transfer-Encoding: ${v}`]);
+  }
+});
+
+test("parseRequestHead() refuses a comma in Host or in an absolute-form authority", () => {
+  refuses(["GET / HTTP/1.1", "Host: a,b"]);
+  refuses(["GET / HTTP/1.1", "Host: a,"]);
+  refuses(["GET http://a,b/ HTTP/1.1", "Host: a,b"]);
+  refuses(["GET http://a,b/ HTTP/1.0"]);
+  // Other sub-delims of reg-name stay accepted (RFC 3986 §3.2.2).
+  assert.equal(parse("GET / HTTP/1.1", "Host: a!b$c").host, "a!b$c");
+});
+
+test("parseRequestHead() refuses a missing, repeated or disagreeing Host, as raw bytes", () => {
+  for (
+    const raw of [
+      "GET /x HTTP/1.1\r\n\r\n",
+      "GET /x HTTP/1.1\r\nX-Host: a\r\n\r\n",
+      "GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+      "GET /x HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",
+      "GET /x HTTP/1.1\r\nHost: a\r\nHOST: a\r\n\r\n",
+      "GET /x HTTP/1.1\r\nHost: a\r\nHost:\r\n\r\n",
+      "GET http://a/x HTTP/1.1\r\n\r\n",
+      "GET http://a/x HTTP/1.1\r\nHost: b\r\n\r\n",
+      "GET http://a:81/x HTTP/1.1\r\nHost: a:82\r\n\r\n",
+      "GET http://a/x HTTP/1.0\r\nHost: b\r\n\r\n",
+    ]
+  ) {
+    throwsProxyError(() => parseRaw(raw), BAD, JSON.stringify(raw));
+  }
+});
+
+test("parseRequestHead() refuses a request line with wrong spacing, a missing or misspelt version", () => {
+  for (
+    const line of [
+      "GET  /x HTTP/1.1",
+      "GET /x  HTTP/1.1",
+      " GET /x HTTP/1.1",
+      "GET /x HTTP/1.1 ",
+      "GET\t/x HTTP/1.1",
+      "GET /x\tHTTP/1.1",
+      "GET /x",
+      "GET /x ",
+      "GET /x http/1.1",
+      "GET /x Http/1.1",
+      "GET /x HTTP/1.1\t",
+      "GET /x HTTP/1.1\x0b",
+      "GET /x HTTP/1.1\x00",
+      "GET /x\x00 HTTP/1.1",
+    ]
+  ) {
+    throwsProxyError(() => parseRaw(`${line}\r\nHost: a\r\n\r\n`), BAD, JSON.stringify(line));
+  }
+});
+
+test("parseRequestHead() refuses the field-line forms of the hardening list", () => {
+  for (
+    const line of [
+      "Host : a2",
+      "X-A : b",
+      "X-A\t: b",
+      " X-A: b",
+      "\tX-A: b",
+      "X-A: b\x00c",
+      "X-A: b\x01c",
+      "X-A: b\x1fc",
+      "X-A: b\x7fc",
+      "a b: v",
+      "a@b: v",
+      "(x): v",
+      ": v",
+      "caf\xe9: v",
+      "X\xa0A: v",
+      "NoColon",
+    ]
+  ) {
+    throwsProxyError(() => parseRaw(`GET /x HTTP/1.1\r\nHost: a\r\n${line}\r\n\r\n`), BAD, JSON.stringify(line));
+  }
+  // obs-fold after a field, bare CR inside a value.
+  throwsProxyError(() => parseRaw("GET /x HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n"), BAD);
+  throwsProxyError(() => parseRaw("GET /x HTTP/1.1\r\nHost: a\r\nX-A: b\r\n\tc\r\n\r\n"), BAD);
+  throwsProxyError(() => parseRaw("GET /x HTTP/1.1\r\nHost: a\r\nX-A: b\rc\r\n\r\n"), BAD);
+});
+
+test("parseRequestHead() forwards the request target byte for byte: no decoding, normalising or re-encoding", () => {
+  const longQuery = "/q?" + "k=v&".repeat(1500) + "%ZZ";
+  for (
+    const [target, path] of [
+      ["/a/../b", "/a/../b"],
+      ["/%2e%2e/", "/%2e%2e/"],
+      ["/%2E%2E/%2f", "/%2E%2E/%2f"],
+      ["//x", "//x"],
+      ["/./x/.", "/./x/."],
+      ["/a?b=%20&c", "/a"],
+      ["/%C3%BC?%c3%bc", "/%C3%BC"],
+      ["/?", "/"],
+      ["/a??b?", "/a"],
+      ["/a;p=1,2/b", "/a;p=1,2/b"],
+      ["/a+b%2B c".replace(" ", "%20"), "/a+b%2B%20c"],
+      [longQuery, "/q"],
+    ]
+  ) {
+    const r = parse(`GET ${target} HTTP/1.1`, "Host: a");
+    assert.equal(r.target, target);
+    assert.equal(r.forwardTarget, target);
+    assert.equal(r.path, path, target);
+  }
+  // The absolute-form keeps its path and query as sent, too.
+  assert.equal(parse("GET http://a//x/../%2e?y=%20 HTTP/1.1", "Host: a").forwardTarget, "//x/../%2e?y=%20");
+});

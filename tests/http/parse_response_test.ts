@@ -201,3 +201,62 @@ test("responseFraming() refuses a transfer coding other than a lone chunked as a
 test("responseFraming() refuses Transfer-Encoding in an HTTP/1.0 response", () => {
   refusesFraming(["HTTP/1.0 200 OK", "Transfer-Encoding: chunked"]);
 });
+
+// --- issue 4, hardening: every refused form of the list, as raw bytes -----------------------
+
+function framingOfRaw(raw: string, method = "GET") {
+  assert.equal(raw.indexOf("\r\n\r\n"), raw.length - 4, `not a head alone: ${JSON.stringify(raw)}`);
+  return responseFraming(parseResponseHead(latin1Bytes(raw), 100), method);
+}
+
+test("responseFraming() refuses every malformed or conflicting Content-Length of the hardening list", () => {
+  for (const v of ["+5", "-1", "5 5", "0x5", "", " ", "1234567890123456", "5,6", "5, 6", ",5", "5\xa0", "\xa05"]) {
+    const raw = `HTTP/1.1 200 OK\r\nContent-Length: ${v}\r\n\r\n`;
+    throwsProxyError(() => framingOfRaw(raw), BAD, JSON.stringify(raw));
+  }
+  throwsProxyError(() => framingOfRaw("HTTP/1.1 200 OK\r\nContent-Length: 5\r\ncontent-length: 6\r\n\r\n"), BAD);
+  throwsProxyError(() => framingOfRaw("HTTP/1.0 200 OK\r\nContent-Length: 5\r\nContent-Length: 50\r\n\r\n", "POST"), BAD);
+});
+
+test("responseFraming() refuses a Transfer-Encoding other than one final chunked", () => {
+  for (
+    const lines of [
+      ["Transfer-Encoding: gzip"],
+      ["Transfer-Encoding: chunked, gzip"],
+      ["Transfer-Encoding: chunked;q=1"],
+      ["Transfer-Encoding: identity"],
+      ["Transfer-Encoding: chunked, chunked"],
+      ["Transfer-Encoding: chunked", "Transfer-Encoding: chunked"],
+      ["Transfer-Encoding: chunked\xa0"],
+      ["Transfer-Encoding: chunked", "Content-Length: 0"],
+    ]
+  ) {
+    refusesFraming(["HTTP/1.1 200 OK", ...lines]);
+  }
+});
+
+test("responseFraming() refuses any Transfer-Encoding in an HTTP/1.0 response", () => {
+  for (const v of ["chunked", "gzip", "identity"]) refusesFraming(["HTTP/1.0 200 OK", `Transfer-Encoding: ${v}`]);
+});
+
+test("parseResponseHead() refuses the field-line forms of the hardening list", () => {
+  for (
+    const line of [
+      "X-A : b",
+      "Content-Length\t: 0",
+      " X-A: b",
+      "X-A: b\x00c",
+      "X-A: b\x08c",
+      "X-A: b\x7fc",
+      "a b: v",
+      "a@b: v",
+      "(x): v",
+      ": v",
+      "caf\xe9: v",
+    ]
+  ) {
+    throwsProxyError(() => parseResponseHead(latin1Bytes(`HTTP/1.1 200 OK\r\n${line}\r\n\r\n`), 100), BAD, JSON.stringify(line));
+  }
+  throwsProxyError(() => parseResponseHead(latin1Bytes("HTTP/1.1 200 OK\r\nX-A: b\r\n\tc\r\n\r\n"), 100), BAD);
+  throwsProxyError(() => parseResponseHead(latin1Bytes("HTTP/1.1 200 OK\r\nX-A: b\rc\r\n\r\n"), 100), BAD);
+});
