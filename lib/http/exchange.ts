@@ -14,7 +14,7 @@ import type { UpstreamServer } from "../upstream/server.ts";
 import { copyBody, type CopyOptions } from "./body.ts";
 import type { BodyTape } from "./body_tape.ts";
 import type { AbortFlag } from "../net/abort_flag.ts";
-import type { Framing } from "./framing.ts";
+import { contentLength, type Framing } from "./framing.ts";
 import { appendVia } from "./forwarded.ts";
 import { type Fields, removeAll, set } from "./headers.ts";
 import { stripHopByHop } from "./hop_by_hop.ts";
@@ -207,7 +207,9 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
     // RFC 9110 §15.2: interim responses are forwarded, but never to an HTTP/1.0 client.
     if (req.version === "HTTP/1.1") {
       a.touched.client = true;
-      const interim = serializeResponseHead("HTTP/1.1", res.status, res.reason, stripHopByHop(res.fields));
+      // RFC 9110 §8.6: a 1xx carries no Content-Length; one passed on would make a lenient
+      // client take the next response's bytes for a body.
+      const interim = serializeResponseHead("HTTP/1.1", res.status, res.reason, removeAll(stripHopByHop(res.fields), CONTENT_LENGTH));
       try {
         await writeAll(client, interim);
       } catch {
@@ -283,7 +285,10 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
     up.close();
     return { kind: "done", outcome: { status: res.status, bytes, upstream: server.address, keepAlive: false } };
   }
-  const upKeep = res.keepAlive && framing.kind !== "close";
+  // Bytes after the end of the response are not the answer to anything ferry asked: a server
+  // that sends them is confused or smuggling, and the next request on this connection would get
+  // them as its response (RFC 9112 §6.3: the rest of the stream belongs to the next message).
+  const upKeep = res.keepAlive && framing.kind !== "close" && upReader.buffered === 0;
   // A draining server (gone from DNS or from the config) gets no new requests: keeping its
   // connections would only hold file descriptors until the idle timeout.
   if (upKeep && !server.draining) server.pool.put(up);
@@ -317,11 +322,34 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 function responseFields(res: ResponseHead, framing: Framing, dechunk: boolean, keepAlive: boolean, req: RequestHead): Fields {
   let fields = appendVia(stripHopByHop(res.fields), res.version.slice(5));
   if (framing.kind === "length") fields = set(fields, "Content-Length", String(framing.length));
+  else if (framing.kind === "none") fields = bodilessLength(fields, res, req.method);
   if (framing.kind === "chunked" && !dechunk) fields.push(["Transfer-Encoding", "chunked"]);
   if (dechunk) fields = removeAll(fields, new Set(["content-length", "trailer"]));
   if (!keepAlive) fields.push(["Connection", "close"]);
   else if (req.version === "HTTP/1.0") fields.push(["Connection", "keep-alive"]);
   return fields;
+}
+
+const CONTENT_LENGTH = new Set(["content-length"]);
+
+/**
+ * Content-Length on a response without a body (RFC 9110 §8.6): a 1xx or 204 must not carry one,
+ * so it is dropped; on a HEAD response or a 304 it tells the size of the representation and is
+ * passed on as one normalised value, or dropped when it is not a valid one; anything else has
+ * no body because it said `Content-Length: 0`, which is its framing and stays.
+ */
+function bodilessLength(fields: Fields, res: ResponseHead, method: string): Fields {
+  if (!fields.some(([n]) => n.toLowerCase() === "content-length")) return fields;
+  const without = removeAll(fields, CONTENT_LENGTH);
+  if (res.status < 200 || res.status === 204) return without;
+  if (method !== "HEAD" && res.status !== 304) return set(without, "Content-Length", "0");
+  let n: number | undefined;
+  try {
+    n = contentLength(res.fields, "upstream_bad_response");
+  } catch {
+    return without;
+  }
+  return n === undefined ? without : [...without, ["Content-Length", String(n)]];
 }
 
 /** Switching protocols (RFC 9110 §15.2.2): from here on both connections are one byte tunnel. */

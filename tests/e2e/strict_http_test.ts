@@ -13,7 +13,7 @@ import { Buffer } from "node:buffer";
 import type net from "node:net";
 import { type BaseBackend, type ConnRecord, rawBackend } from "../_helpers/backends.ts";
 import { type Ferry, ferryLabel, startFerry } from "../_helpers/ferry.ts";
-import { connectRaw, header, preview, type RawClient, Watch } from "../_helpers/raw_http.ts";
+import { connectRaw, header, preview, type RawClient, request, Watch } from "../_helpers/raw_http.ts";
 
 const bytes = (s: string) => Buffer.from(s, "latin1");
 const text = (b: Buffer) => b.toString("latin1");
@@ -182,6 +182,8 @@ const TARGETS: [sent: string, forwarded: string][] = [
 
 describe(`strict HTTP parsing, both directions (${ferryLabel()})`, () => {
   let backend: BaseBackend;
+  /** Keep-alive backend whose first answer on each connection has a second response stuck to its end. */
+  let smuggler: BaseBackend;
   let ferry: Ferry;
   let port: number;
   /** Request heads the backend read, in order (request line, whole head). */
@@ -214,15 +216,27 @@ describe(`strict HTTP parsing, both directions (${ferryLabel()})`, () => {
         return;
       }
     });
+    smuggler = await rawBackend(async (conn) => {
+      let first = true;
+      while (!(await conn.reader.atEof())) {
+        await conn.reader.readUntil("\r\n\r\n");
+        conn.socket.write(first ? "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled" : "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        first = false;
+      }
+    });
     ferry = await startFerry(`
 listeners:
   - name: web
     listen: "127.0.0.1:0"
+    routes:
+      - { path: /smuggle, backend: smuggler }
     backend: app
 backends:
   app:
     servers: [ "${backend.address}" ]
     passive: { max_fails: 0 }
+  smuggler:
+    servers: [ "${smuggler.address}" ]
 `);
     port = ferry.ports.web;
   });
@@ -230,6 +244,7 @@ backends:
   after(async () => {
     await ferry?.stop();
     await backend?.close();
+    await smuggler?.close();
   });
 
   /** Every byte the backend received so far, all connections. */
@@ -384,6 +399,43 @@ backends:
     } finally {
       c.close();
     }
+  });
+
+  it("drops Content-Length from 1xx and 204 responses, and normalises it on HEAD responses", { timeout: 10_000 }, async () => {
+    scripts.set("bodiless-cl", {
+      sent: "HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\nHTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n",
+    });
+    scripts.set("head-cl", { sent: "HTTP/1.1 200 OK\r\nContent-Length: 7, 7\r\n\r\n" });
+    const c = await connectRaw(port);
+    try {
+      await c.send("GET /r/bodiless-cl HTTP/1.1\r\nHost: a\r\n\r\n");
+      const r100 = await c.response();
+      const r204 = await c.response();
+      assert.equal(r100.status, 100);
+      assert.equal(header(r100.headers, "content-length"), undefined, preview(r100.raw));
+      assert.equal(r204.status, 204);
+      assert.equal(header(r204.headers, "content-length"), undefined, preview(r204.raw));
+    } finally {
+      c.close();
+    }
+    const h = await connectRaw(port);
+    try {
+      await h.send("HEAD /r/head-cl HTTP/1.1\r\nHost: a\r\n\r\n");
+      const res = await h.response("HEAD");
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.headers.filter(([n]) => n.toLowerCase() === "content-length"), [["Content-Length", "7"]]);
+    } finally {
+      h.close();
+    }
+  });
+
+  it("does not reuse a server connection that sent bytes after its response", { timeout: 10_000 }, async () => {
+    for (const n of [1, 2]) {
+      const res = await request(port, { path: `/smuggle/${n}` });
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), "ok", `request ${n} got the bytes stuck to an earlier response`);
+    }
+    assert.equal(smuggler.connections.length, 2, "the second request went on the connection with extra bytes");
   });
 
   it("sends no interim response to an HTTP/1.0 client", { timeout: 10_000 }, async () => {
