@@ -249,12 +249,14 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
     await sendResponse(upReader, framing, resHead, {
       dst: client,
       dechunk,
-      srcError: (m, cause, malformed) =>
-        new ProxyError(
-          malformed ? "upstream_bad_response" : responseDeadline.expired ? "upstream_timeout" : "upstream_closed",
-          `upstream "${server.address}": ${m}`,
-          { cause },
-        ),
+      srcError: (m, cause, malformed) => {
+        if (malformed) return new ProxyError("upstream_bad_response", `upstream "${server.address}": ${m}`, { cause });
+        // The deadline closed the connection: that is why the body "ended", and the log must say so.
+        if (responseDeadline.expired) {
+          return new ProxyError("upstream_timeout", `upstream "${server.address}" sent no response data for ${timeouts.response} ms (${m})`, { cause });
+        }
+        return new ProxyError("upstream_closed", `upstream "${server.address}": ${m}`, { cause });
+      },
       dstError: (m, cause) => new ProxyError("client_closed", `client went away: ${m}`, { cause }),
       // Only time spent waiting for the server counts; a slow client is not the server's fault.
       onReadStart: () => responseDeadline.arm(timeouts.response),
@@ -298,17 +300,25 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
 
 /**
  * Sends the response head and body. Most responses are small and already read whole with their
- * head: those go out in one write, without the streaming machinery; everything else streams.
+ * head: those go out in one write, without the streaming machinery. A streamed body whose first
+ * bytes came with the head goes out with it; one whose bytes have not arrived yet (server-sent
+ * events, long polling, a slow generator) gets its head sent at once, so the client learns the
+ * status without waiting for the first body byte.
  */
-function sendResponse(upReader: BufReader, framing: Framing, head: Uint8Array, opts: CopyOptions & { dst: Conn; progress: { written: boolean; bodyBytes: number } }): Promise<unknown> {
+async function sendResponse(upReader: BufReader, framing: Framing, head: Uint8Array, opts: CopyOptions & { dst: Conn; progress: { written: boolean; bodyBytes: number } }): Promise<void> {
   const whole = framing.kind === "none" ? 0 : framing.kind === "length" && upReader.buffered >= framing.length ? framing.length : -1;
-  if (whole < 0) return copyBody(upReader, framing, { ...opts, prefix: head });
-  return writeWithin(opts.dst, whole > 0 ? concat(head, upReader.take(whole)) : head, opts.writeTimeoutMs).then(() => {
-    opts.progress.written = true;
-    opts.progress.bodyBytes = whole;
-  }, (e) => {
+  if (whole < 0 && upReader.buffered > 0) {
+    await copyBody(upReader, framing, { ...opts, prefix: head });
+    return;
+  }
+  try {
+    await writeWithin(opts.dst, whole > 0 ? concat(head, upReader.take(whole)) : head, opts.writeTimeoutMs);
+  } catch (e) {
     throw opts.dstError(`writing response failed: ${(e as Error).message}`, e);
-  });
+  }
+  opts.progress.written = true;
+  opts.progress.bodyBytes = Math.max(whole, 0);
+  if (whole < 0) await copyBody(upReader, framing, opts);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
