@@ -129,8 +129,13 @@ export class Backend {
     for (const s of this.#all.values()) if (this.#owns(s)) s.pool.closeAll();
     this.#successor = successor;
     const waiters = this.#waiters.splice(0);
-    if (successor) successor.#current().#waiters.push(...waiters);
-    else for (const w of waiters) w();
+    if (successor) {
+      // Queued requests look again at once: the new config may have room for them (more servers,
+      // a higher max_conns), and they go before requests that arrive after the reload.
+      const next = successor.#current();
+      next.#waiters.unshift(...waiters);
+      next.#wake();
+    } else for (const w of waiters) w();
   }
 
   /** The backend that now owns this one's servers: itself, or its newest successor after reloads. */
@@ -172,13 +177,16 @@ export class Backend {
     let deadline = 0;
     for (;;) {
       if (gone?.aborted) return "aborted";
-      const s = this.pick(ctx, exclude, stickyId);
+      // A request that waited through a reload picks among the new backend's servers, under its
+      // limits: servers added to relieve a queue must relieve the requests already in it.
+      const current = this.#current();
+      const s = current.pick(ctx, exclude, stickyId);
       if (s) {
         s.begin();
         return s;
       }
-      const full = this.#servers.some((x) => !exclude?.has(x) && x.activeUp() && !x.hasRoom());
-      if (!full || (this.#stopped && !this.#successor)) return "none";
+      const full = current.#servers.some((x) => !exclude?.has(x) && x.activeUp() && !x.hasRoom());
+      if (!full || (current.#stopped && !current.#successor)) return "none";
       const now = Date.now();
       if (deadline === 0) deadline = now + this.config.queue_timeout;
       if (now >= deadline) return "queue_timeout";
@@ -221,7 +229,9 @@ export class Backend {
     const change = s.recordCheck(ok);
     if (change === "down") this.#log(`backend "${this.name}": server "${s.address}" is down: health check failed: ${detail}`);
     else if (change === "up") this.#log(`backend "${this.name}": server "${s.address}" is up: health check passed`);
-    if (change === "up") this.#wake();
+    // Up: a queued request may use the server. Down: a queued request waiting for it alone must
+    // learn now that it will not come back soon, and get its 503 instead of waiting out the queue.
+    if (change) this.#wake();
   }
 
   #waitForRoom(ms: number, gone?: AbortFlag): Promise<boolean> {

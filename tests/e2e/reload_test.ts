@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { writeFileSync } from "node:fs";
-import { closedPort } from "../_helpers/backends.ts";
+import { closedPort, namedBackend } from "../_helpers/backends.ts";
 import { type Ferry, ferryLabel, startFerry } from "../_helpers/ferry.ts";
 import { type HostServer, startHostServer, startHostServers } from "../_helpers/reload_backends.ts";
 import { askBackend, pollUntil, startSlowRequest } from "../_helpers/reload_client.ts";
@@ -308,6 +308,84 @@ backends:
       });
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe(`reload: queued requests use added capacity (${ferryLabel()})`, () => {
+  it("sends requests already in the max_conns queue to a server a reload added, while the first is still busy", { timeout: 30_000 }, async () => {
+    const busy = await heldBackend("busy");
+    const added = await namedBackend("added");
+    try {
+      const config = (servers: string[]) => `
+listeners:
+  - name: web
+    listen: "127.0.0.1:0"
+    routes:
+      - { path: /ping, respond: "pong\\n" }
+    backend: app
+backends:
+  app:
+    max_conns: 1
+    queue_timeout: 20s
+    servers: [ ${servers.map((s) => `"${s}"`).join(", ")} ]
+`;
+      await withFerry(config([busy.address]), async (ferry) => {
+        const port = ferry.ports.web;
+        const first = request(port, { path: "/first" });
+        await waitFor(() => busy.waiting === 1, "the first request at the busy server");
+        const clients = [await connectRaw(port), await connectRaw(port)];
+        for (const [i, c] of clients.entries()) await c.send(`GET /queued/${i + 1} HTTP/1.1\r\nHost: a\r\n\r\n`);
+        // A request ferry answers itself, sent after the queued ones: once it is answered, ferry
+        // has read theirs too and put them in the queue (it reads connections in accept order).
+        assert.equal((await request(port, { path: "/ping" })).status, 200);
+        await reload(ferry, config([busy.address, added.address]));
+        // Served by the new server while the busy one still holds the first request.
+        const answers = await Promise.all(clients.map((c) => c.response().finally(() => c.close())));
+        assert.deepEqual(answers.map((r) => `${r.status} ${r.body}`), ["200 added", "200 added"]);
+        assert.equal(busy.waiting, 1);
+        busy.release();
+        assert.equal((await first).body.toString(), "busy");
+      });
+    } finally {
+      await busy.close();
+      await added.close();
+    }
+  });
+
+  it("answers a queued request 503 at once when active checks take its only server down", { timeout: 30_000 }, async () => {
+    const busy = await heldBackend("busy");
+    try {
+      // Health checks go to /health, which the held backend holds too: the check times out.
+      await withFerry(`
+listeners:
+  - name: web
+    listen: "127.0.0.1:0"
+    backend: app
+backends:
+  app:
+    max_conns: 1
+    queue_timeout: 20s
+    servers: [ "${busy.address}" ]
+    health: { path: /health, interval: 200ms, timeout: 300ms, fall: 1, rise: 1 }
+`, async (ferry) => {
+        const port = ferry.ports.web;
+        busy.hold = false;
+        const warm = await request(port, { path: "/warm" });
+        assert.equal(warm.status, 200);
+        busy.hold = true;
+        const first = request(port, { path: "/first" });
+        await waitFor(() => busy.requests.some((r) => r.target === "/first"), "the first request at the server");
+        const started = Date.now();
+        const queued = await request(port, { path: "/queued" });
+        assert.equal(queued.status, 503, queued.raw.toString("latin1"));
+        assert.ok(Date.now() - started < 20_000, "the queued request waited out its queue_timeout");
+        await ferry.waitForLine(/is down: health check failed/, { stream: "stderr" });
+        busy.release();
+        await first;
+      });
+    } finally {
+      await busy.close();
     }
   });
 });
