@@ -5,7 +5,9 @@
  * and says nothing the status does not; the connection is closed once the head is in, which is
  * why the request says `Connection: close` (RFC 9112 §9.6).
  */
+import { ProxyError } from "../errors.ts";
 import { quote } from "../http/parse_fields.ts";
+import { parseResponseHead, responseFraming } from "../http/parse_response.ts";
 import { latin1, latin1Bytes } from "../http/syntax.ts";
 import { Deadline } from "../net/deadline.ts";
 import { BufReader } from "../net/reader.ts";
@@ -27,6 +29,7 @@ export interface HttpProbeOptions {
 /** The same limits as ferry's own response parsing: a health endpoint is a normal server. */
 const MAX_LINE = 8 * 1024;
 const MAX_HEAD = 64 * 1024;
+const MAX_FIELDS = 200;
 /** 1xx responses (103 Early Hints) skipped before the final one, as in the proxy. */
 const MAX_INTERIM = 32;
 
@@ -83,6 +86,7 @@ async function readStatus(r: BufReader): Promise<number | string> {
     const m = STATUS_LINE.exec(latin1(line));
     if (!m) return `malformed status line ${quote(latin1(line))}`;
     let budget = MAX_HEAD - line.length - 2;
+    const lines = [latin1(line)];
     for (;;) {
       const field = await r.readLine(Math.min(MAX_LINE, Math.max(0, budget - 2)));
       if (field === "eof") return "connection closed before the response head";
@@ -90,11 +94,21 @@ async function readStatus(r: BufReader): Promise<number | string> {
       // readLine hands back a line ending in a bare LF with the LF: a framing the proxy refuses.
       if (field[field.length - 1] === 10) return "malformed response head: bare LF";
       if (field.length === 0) break;
+      lines.push(latin1(field));
       budget -= field.length + 2;
     }
     const status = Number(m[1]);
     // RFC 9110 §15.2: 1xx responses are interim, the real answer follows (101 is final).
-    if (status >= 200 || status === 101) return status;
+    if (status >= 200 || status === 101) {
+      // Judged by the proxy's own parser too (fields, framing): a server whose responses the
+      // proxy would refuse with a 502 is not healthy, whatever its status says.
+      try {
+        responseFraming(parseResponseHead(latin1Bytes(lines.join("\r\n") + "\r\n\r\n"), MAX_FIELDS), "GET");
+      } catch (e) {
+        return e instanceof ProxyError ? e.message : String(e);
+      }
+      return status;
+    }
     if (interim + 1 >= MAX_INTERIM) return `more than ${MAX_INTERIM} interim responses`;
   }
 }

@@ -95,6 +95,16 @@ describe("probeHttp", () => {
     assert.ok(r.ms < 2_000, `took ${r.ms} ms`);
   });
 
+  it("fails on a response the proxy would refuse, whatever its status (bad field, conflicting framing)", async () => {
+    const badField = await probeAgainst({ reply: "HTTP/1.1 200 OK\r\nbad header line\r\n\r\n" }, { timeoutMs: 5_000 });
+    assert.deepEqual([badField.ok, badField.detail], [false, 'malformed header field "bad header line"']);
+    const twoLengths = await probeAgainst({ reply: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n" }, { timeoutMs: 5_000 });
+    assert.equal(twoLengths.ok, false);
+    assert.match(twoLengths.detail, /^conflicting Content-Length values/);
+    const both = await probeAgainst({ reply: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n" }, { timeoutMs: 5_000 });
+    assert.equal(both.ok, false);
+  });
+
   it("fails on a head with bare LF line ends", async () => {
     const r = await probeAgainst({ reply: "HTTP/1.1 200 OK\nContent-Length: 0\n\n" }, { timeoutMs: 5_000 });
     assert.equal(r.ok, false);
