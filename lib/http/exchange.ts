@@ -7,7 +7,7 @@
 import { asProxyError, ProxyError } from "../errors.ts";
 import { Deadline } from "../net/deadline.ts";
 import { BufReader } from "../net/reader.ts";
-import { writeAll, writeWithin } from "../net/socket_writer.ts";
+import { writeAll, writeWithin, WriteStalledError } from "../net/socket_writer.ts";
 import type { Conn } from "../runtime/mod.ts";
 import type { Backend } from "../upstream/backend.ts";
 import type { UpstreamServer } from "../upstream/server.ts";
@@ -275,6 +275,8 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
     // never takes a truncated body for a complete one.
     client.close();
     if (err.side === "upstream") ctx.report(err.message);
+    // nginx logs this too ("client timed out"): a client that stopped reading is worth knowing about.
+    else if (err.cause instanceof WriteStalledError) ctx.report(`client ${ctx.clientIp} accepted nothing for ${err.cause.timeoutMs} ms (timeouts.send): connection closed`);
     body.cancel();
     return { kind: "done", outcome: { status: res.status, bytes: progress.bodyBytes, upstream: server.address, keepAlive: false } };
   }

@@ -95,9 +95,23 @@ async function tryServers(ctx: ProxyContext, watch: ClientWatch | null): Promise
     if (f.reached) bodyRead = f.bodyDone;
     const replayable = req.body.kind === "none" || !f.reached || (f.bodyDone && tape?.bytes() != null);
     const mayRepeat = !f.reached || (IDEMPOTENT.has(req.method) && !req.upgrade);
-    const retry = mayRepeat && replayable && !touched.client && tried.size < backend.maxAttempts &&
-      Date.now() - started < cfg.retry_timeout;
-    if (!retry) return giveUp(ctx, server, errors, f.reached ? f.bodyDone : bodyRead);
+    const why = !mayRepeat
+      ? `${req.method} is not idempotent and may have reached the server`
+      : !replayable
+      ? `its body was not kept (larger than retry_body_limit, ${cfg.retry_body_limit} bytes)`
+      : touched.client
+      ? "an interim response already went to the client"
+      : tried.size >= backend.maxAttempts
+      ? null
+      : Date.now() - started >= cfg.retry_timeout
+      ? `retry_timeout (${cfg.retry_timeout} ms) has passed`
+      : undefined;
+    if (why !== undefined) {
+      // Say why another server was not tried, when one could have been: the log then tells a
+      // POST that failed on purpose from a retry budget that ran out.
+      const note = why !== null && tried.size < backend.servers.length ? `not retried: ${why}` : undefined;
+      return giveUp(ctx, server, errors, f.reached ? f.bodyDone : bodyRead, note);
+    }
     // The client will not see this failure; the operator should (nginx logs each one too).
     ctx.report(`${f.err.message}; trying another server`);
   }
@@ -126,7 +140,8 @@ async function attempt(ctx: ProxyContext, server: UpstreamServer, a: Omit<Attemp
       return { kind: "failed", failure: { err, reached: false, bodyDone: false, stale: false, serverFault: false } };
     }
   } catch (e) {
-    const why = e instanceof ConnError ? e.message : String(e);
+    let why = e instanceof ConnError ? e.message : String(e);
+    if (why === "timeout") why = `timed out after ${backend.config.timeouts.connect} ms (timeouts.connect)`;
     const err = new ProxyError("connect_failed", `cannot connect to upstream "${server.address}": ${why}`);
     const failure: Failure = { err, reached: false, bodyDone: false, stale: false, serverFault: true };
     return { kind: "failed", failure };
@@ -157,9 +172,11 @@ function noServer(ctx: ProxyContext, why: "none" | "queue_timeout", errors: Prox
  * Answers the client with the last failure; the message lists every attempt so the error log
  * tells the whole story. The connection stays usable only when the request body was consumed.
  */
-function giveUp(ctx: ProxyContext, server: UpstreamServer | null, errors: ProxyError[], bodyDone: boolean): ProxyOutcome {
+function giveUp(ctx: ProxyContext, server: UpstreamServer | null, errors: ProxyError[], bodyDone: boolean, note?: string): ProxyOutcome {
   const last = errors[errors.length - 1];
-  const err = errors.length === 1 ? last : new ProxyError(last.kind, errors.map((e) => e.message).join("; "), { cause: last });
+  const messages = errors.map((e) => e.message);
+  if (note) messages.push(note);
+  const err = messages.length === 1 ? last : new ProxyError(last.kind, messages.join("; "), { cause: last });
   ctx.report(err.message);
   return { ...failed(err, bodyDone && ctx.req.keepAlive), upstream: server?.address ?? null };
 }

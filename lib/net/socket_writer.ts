@@ -73,13 +73,21 @@ export function writeAll(conn: Conn, p: Uint8Array): Promise<void> {
  * `writeAll`, but a peer that accepts nothing for `timeoutMs` is disconnected and the write
  * fails: memory stays bounded either way, this bounds the time a stalled reader holds on.
  */
+/** A write that a peer did not take within its time: the peer stopped reading. */
+export class WriteStalledError extends Error {
+  constructor(readonly timeoutMs: number, cause: unknown) {
+    super(`peer accepted nothing for ${timeoutMs} ms`, { cause });
+    this.name = "WriteStalledError";
+  }
+}
+
 export async function writeWithin(conn: Conn, p: Uint8Array, timeoutMs = 0): Promise<void> {
   if (!(timeoutMs > 0)) return writeAll(conn, p);
   const stalled = new Deadline(() => conn.close()).arm(timeoutMs);
   try {
     await writeAll(conn, p);
   } catch (e) {
-    if (stalled.expired) throw new Error(`peer accepted nothing for ${timeoutMs} ms`, { cause: e });
+    if (stalled.expired) throw new WriteStalledError(timeoutMs, e);
     throw e;
   } finally {
     stalled.clear();

@@ -482,6 +482,7 @@ backends:
     const ms = performance.now() - t0;
     assert.ok(ms < 10_000, `client held for ${ms.toFixed(0)} ms`);
     assert.ok(!big.streams[0].done, "the whole body went out although the client read nothing");
+    await ferry.waitForLine(/web: client 127\.0\.0\.1 accepted nothing for 1000 ms \(timeouts\.send\): connection closed/, { stream: "stderr" });
     c.close();
     const res = await request(ferry.ports.web, { path: "/up" });
     assert.equal(res.status, 200);
