@@ -70,11 +70,22 @@ export class AccessLog {
     return this.#target;
   }
 
+  /** A file that could not be written: its lines are dropped until a write works again. */
+  #failing = false;
+
   #fail(e: Error): void {
     if (this.#target === "off") return;
-    errorLog(`cannot write access log "${this.#target}": ${e.message}; access logging is off from now on`);
-    this.#target = "off";
     this.#lines = [];
+    if (this.#target === "stdout" || this.#target === "stderr") {
+      // A closed stream does not come back.
+      errorLog(`cannot write access log "${this.#target}": ${e.message}; access logging is off until the next reload (SIGHUP) or restart`);
+      this.#target = "off";
+      return;
+    }
+    // A file may come back (a full disk freed, a directory recreated): keep trying each batch,
+    // report the failure once and the recovery once.
+    if (!this.#failing) errorLog(`cannot write access log "${this.#target}": ${e.message}; dropping access log lines until it can be written again`);
+    this.#failing = true;
   }
 
   get enabled(): boolean {
@@ -98,7 +109,11 @@ export class AccessLog {
     try {
       if (this.#target === "stdout") process.stdout.write(text, (e) => e && this.#fail(e));
       else if (this.#target === "stderr") process.stderr.write(text);
-      else appendFileSync(this.#target, text);
+      else {
+        appendFileSync(this.#target, text);
+        if (this.#failing) errorLog(`access log "${this.#target}" can be written again`);
+        this.#failing = false;
+      }
     } catch (e) {
       this.#fail(e as Error);
     }

@@ -199,7 +199,7 @@ export class Backend {
   /** Ends a request or tunnel on `s`; call it after reporting the request's failure, if any. */
   release(s: UpstreamServer): void {
     if (s.end()) {
-      this.#log(`backend "${this.name}": server "${s.address}" marked down again for ${this.config.passive.fail_timeout} ms: the first request after the last mark failed too`);
+      this.#log(`backend "${this.name}": server ${describeServer(s)} marked down again for ${this.config.passive.fail_timeout} ms: the first request after the last mark failed too`);
     }
     // The server's current owner, which after a reload may be a newer backend than this one.
     s.onFree?.();
@@ -214,7 +214,7 @@ export class Backend {
   reportFailure(s: UpstreamServer, reason: string): void {
     if (s.recordFailure()) {
       const p = this.config.passive;
-      this.#log(`backend "${this.name}": server "${s.address}" marked down for ${p.fail_timeout} ms after ${p.max_fails} failed request${p.max_fails === 1 ? "" : "s"}: ${reason}`);
+      this.#log(`backend "${this.name}": server ${describeServer(s)} marked down for ${p.fail_timeout} ms after ${p.max_fails} failed request${p.max_fails === 1 ? "" : "s"}: ${reason}`);
     }
   }
 
@@ -227,8 +227,8 @@ export class Backend {
   #onCheck(s: UpstreamServer, ok: boolean, detail: string): void {
     if (this.#stopped) return;
     const change = s.recordCheck(ok);
-    if (change === "down") this.#log(`backend "${this.name}": server "${s.address}" is down: health check failed: ${detail}`);
-    else if (change === "up") this.#log(`backend "${this.name}": server "${s.address}" is up: health check passed`);
+    if (change === "down") this.#log(`backend "${this.name}": server ${describeServer(s)} is down: health check failed: ${detail}`);
+    else if (change === "up") this.#log(`backend "${this.name}": server ${describeServer(s)} is up: health check passed`);
     // Up: a queued request may use the server. Down: a queued request waiting for it alone must
     // learn now that it will not come back soon, and get its 503 instead of waiting out the queue.
     if (change) this.#wake();
@@ -260,7 +260,7 @@ export class Backend {
     try {
       const r = await resolveHost(entry.cfg.hostname, { resolver: this.#resolver });
       if (this.#stopped) return;
-      if (entry.lastError) this.#log(`backend "${this.name}": "${entry.cfg.hostname}" resolves again: ${r.addresses.join(", ")}`);
+      if (entry.lastError) this.#log(`backend "${this.name}": "${entry.cfg.hostname}" resolves ${entry.resolved ? "again" : "now"}: ${r.addresses.join(", ")}`);
       entry.lastError = undefined;
       this.#setAddresses(entry, r.addresses, this.#leftover);
       entry.resolved = true;
@@ -310,7 +310,17 @@ export class Backend {
       this.#adopt(s);
       next.push(s);
     }
-    for (const old of entry.servers) if (!next.includes(old)) this.#drain(old);
+    const gone = entry.servers.filter((old) => !next.includes(old));
+    for (const old of gone) this.#drain(old);
+    // A name's answer changing under a running ferry is news; the first answer is not.
+    const added = next.filter((x) => !entry.servers.includes(x));
+    if (entry.resolved && !isStatic(entry.cfg.hostname) && (gone.length || added.length)) {
+      const parts = [
+        added.length ? `added ${added.map((x) => x.address).join(", ")}` : "",
+        gone.length ? `draining ${gone.map((x) => x.address).join(", ")}` : "",
+      ].filter(Boolean);
+      this.#log(`backend "${this.name}": "${entry.cfg.address}" now resolves to ${next.map((x) => x.hostname).join(", ") || "nothing"}: ${parts.join("; ")}`);
+    }
     entry.servers = next;
   }
 
@@ -387,6 +397,11 @@ export class Backend {
       active: b.health ? { rise: b.health.rise, fall: b.health.fall } : null,
     };
   }
+}
+
+/** A server for the log: its address, and the name it came from when it came from a name. */
+function describeServer(s: UpstreamServer): string {
+  return s.origin && s.origin !== s.address ? `"${s.address}" (of "${s.origin}")` : `"${s.address}"`;
 }
 
 /** Servers that need no DNS: IP literals, and `localhost` (dialled on both loopback addresses). */

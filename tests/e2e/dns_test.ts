@@ -103,6 +103,7 @@ describe(`DNS-named servers (${ferryLabel()})`, () => {
         dnsServer.set("app.test", { a: ["127.0.0.2", "127.0.0.3", "127.0.0.4"], ttl: 30 });
         const addMs = await pollUntil("127.0.0.4 to get a request", 1_000 + MARGIN_MS, async () => (await askBackend(port)) === "four");
         assert.ok(addMs < 1_000 + MARGIN_MS, `added address picked up after ${addMs.toFixed(0)} ms`);
+        await ferry.waitForLine(/^ferry: backend "app": "app\.test:\d+" now resolves to 127\.0\.0\.2, 127\.0\.0\.3, 127\.0\.0\.4: added 127\.0\.0\.4:\d+$/, { stream: "stderr" });
 
         // A response from 127.0.0.2 is half sent when 127.0.0.2 leaves the answer.
         const slow = await startSlowRequestOn(port, "/slow/drain", servers, two);
@@ -115,6 +116,7 @@ describe(`DNS-named servers (${ferryLabel()})`, () => {
             streak = (await askBackend(port)) === "two" ? 0 : streak + 1;
             return streak >= 6;
           }, 0);
+          await ferry.waitForLine(/^ferry: backend "app": "app\.test:\d+" now resolves to 127\.0\.0\.3, 127\.0\.0\.4: draining 127\.0\.0\.2:\d+$/, { stream: "stderr" });
           const before = two.targets.length;
           const seq: string[] = [];
           for (let i = 0; i < 12; i++) seq.push(await askBackend(port, `/after-removal/${i}`));
@@ -206,7 +208,7 @@ backends:
           return r.status === 200;
         });
         assert.equal(await askBackend(ferry.ports.web, "/late/2"), "two");
-        await ferry.waitForLine(/^ferry: backend "late": "late\.test" resolves again: 127\.0\.0\.2$/, { stream: "stderr", timeoutMs: 5_000 });
+        await ferry.waitForLine(/^ferry: backend "late": "late\.test" resolves now: 127\.0\.0\.2$/, { stream: "stderr", timeoutMs: 5_000 });
       } finally {
         await ferry.stop();
       }

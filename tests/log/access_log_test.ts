@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import process from "node:process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type AccessEntry, AccessLog, clfDate, formatAccessLine } from "../../lib/log/access_log.ts";
@@ -93,6 +94,34 @@ test("AccessLog appends one line per entry to a file, batched per event-loop tur
     assert.ok(readFileSync(path, "utf8").endsWith('"GET /second HTTP/1.1" 200 12 "127.0.0.1:9001" 0.002\n'));
     await new Promise((r) => setTimeout(r, 5));
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("AccessLog keeps trying a file it could not write, and writes again once it can", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ferry-access-log-"));
+  const sub = join(dir, "logs");
+  const path = join(sub, "access.log");
+  const stderr: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => (stderr.push(String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    mkdirSync(sub);
+    const log = new AccessLog(path);
+    rmSync(sub, { recursive: true });
+    log.log({ ...ENTRY, target: "/lost-1" });
+    log.flush();
+    log.log({ ...ENTRY, target: "/lost-2" });
+    log.flush();
+    assert.equal(stderr.filter((l) => l.includes("cannot write access log")).length, 1, stderr.join(""));
+    assert.equal(log.enabled, true);
+    mkdirSync(sub);
+    log.log({ ...ENTRY, target: "/back" });
+    log.flush();
+    assert.match(readFileSync(path, "utf8"), /"GET \/back HTTP\/1\.1"/);
+    assert.ok(stderr.some((l) => l.includes("can be written again")), stderr.join(""));
+  } finally {
+    process.stderr.write = write;
     rmSync(dir, { recursive: true, force: true });
   }
 });
