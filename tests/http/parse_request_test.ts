@@ -201,6 +201,17 @@ test("parseRequestHead() refuses an invalid Host value", () => {
   }
 });
 
+// Found by tests/fuzz/parse_request_fuzz_test.ts: these went through to the backend.
+test("parseRequestHead() refuses a Host with broken pct-encoding or a bracketed literal that is no IPv6 address (RFC 9112 §3.2, RFC 3986 §3.2.2)", () => {
+  for (const h of ["a%zz", "a%4", "a%", "%", "[::::]", "[1::2::3]", "[1.2.3.4]", "[1:2:3:4:5:6:7]", "[1:2:3:4:5:6:7:8:9]", "[::1.2.3.256]", "[1.2.3.4::]", "[:1::2]", "[1::2:]"]) {
+    refuses(["GET / HTTP/1.1", `Host: ${h}`]);
+    refuses([`GET http://${h}/ HTTP/1.1`, `Host: ${h}`]);
+  }
+  for (const h of ["a%41b", "%41", "[::]", "[::1]:80", "[1:2:3:4:5:6:7:8]", "[1:2:3:4:5:6::]", "[::ffff:1.2.3.4]", "[1:2:3:4:5:6:1.2.3.4]", "[2001:DB8::7]"]) {
+    assert.equal(parse("GET / HTTP/1.1", `Host: ${h}`).authority, h);
+  }
+});
+
 // --- field lines (RFC 9112 §5, RFC 9110 §5.5) -------------------------------------------
 
 test("parseRequestHead() refuses whitespace between a field name and its colon", () => {
