@@ -209,7 +209,7 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
       a.touched.client = true;
       // RFC 9110 §8.6: a 1xx carries no Content-Length; one passed on would make a lenient
       // client take the next response's bytes for a body.
-      const interim = serializeResponseHead("HTTP/1.1", res.status, res.reason, removeAll(stripHopByHop(res.fields), CONTENT_LENGTH));
+      const interim = serializeResponseHead("HTTP/1.1", res.status, res.reason, removeAll(stripHopByHop(res.fields, "response"), CONTENT_LENGTH));
       try {
         await writeAll(client, interim);
       } catch {
@@ -332,7 +332,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 
 /** The response fields sent to the client. */
 function responseFields(res: ResponseHead, framing: Framing, dechunk: boolean, keepAlive: boolean, req: RequestHead): Fields {
-  let fields = appendVia(stripHopByHop(res.fields), res.version.slice(5));
+  let fields = appendVia(stripHopByHop(res.fields, "response"), res.version.slice(5));
   if (framing.kind === "length") fields = set(fields, "Content-Length", String(framing.length));
   else if (framing.kind === "none") fields = bodilessLength(fields, res, req.method);
   if (framing.kind === "chunked" && !dechunk) fields.push(["Transfer-Encoding", "chunked"]);
@@ -384,7 +384,7 @@ async function upgrade(
     up.close();
     return { kind: "done", outcome: failed(body.error, false) };
   }
-  const fields = appendVia(stripHopByHop(res.fields), res.version.slice(5));
+  const fields = appendVia(stripHopByHop(res.fields, "response"), res.version.slice(5));
   const protocol = res.fields.find(([n]) => n.toLowerCase() === "upgrade")?.[1] ?? ctx.req.upgrade;
   fields.push(["Connection", "upgrade"], ["Upgrade", protocol]);
   try {

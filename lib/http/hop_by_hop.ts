@@ -21,17 +21,19 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /**
- * The fields without hop-by-hop ones. `TE: trailers` survives, as in Go's ReverseProxy: it
- * tells the origin the client accepts trailers, which gRPC needs, and ferry passes them on.
+ * The fields without hop-by-hop ones. In a request, `TE: trailers` survives, as in Go's
+ * ReverseProxy: it tells the origin the client accepts trailers, which gRPC needs, and ferry
+ * passes them on. In a response TE means nothing (RFC 9110 §10.1.4 defines it for requests) and
+ * goes with the rest.
  */
-export function stripHopByHop(fields: Fields): Fields {
+export function stripHopByHop(fields: Fields, message: "request" | "response" = "request"): Fields {
   const listed = tokens(fields, "connection").filter((name) => !HOP_BY_HOP.has(name));
   const drop = listed.length ? new Set([...HOP_BY_HOP, ...listed]) : HOP_BY_HOP;
   const out: Fields = [];
   let teTrailers = false;
   for (const f of fields) {
     const lower = f[0].toLowerCase();
-    if (lower === "te" && f[1].split(",").some((t) => t.trim().toLowerCase() === "trailers")) teTrailers = true;
+    if (lower === "te" && message === "request" && f[1].split(",").some((t) => t.trim().toLowerCase() === "trailers")) teTrailers = true;
     if (!drop.has(lower)) out.push(f);
   }
   if (teTrailers) out.push(["TE", "trailers"]);

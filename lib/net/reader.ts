@@ -142,7 +142,9 @@ export class BufReader {
         if (firstLineLength(buf) > maxLine) return { ok: false, reason: "line_too_long" };
         const end = indexOfHeadEnd(buf, Math.max(0, scanned - 3));
         // Only the head's own bytes: what follows it is body, and may be anything.
-        if (!wellFormedSoFar(buf, scanned, end >= 0 ? end : buf.length)) return { ok: false, reason: "malformed" };
+        // From one byte back: a CR that ended the last read was let through as a possible CRLF,
+        // and must be judged now that its next byte is here, whatever the split.
+        if (!wellFormedSoFar(buf, Math.max(0, scanned - 1), end >= 0 ? end : buf.length)) return { ok: false, reason: "malformed" };
         if (end >= 0) {
           if (end > maxHead) return { ok: false, reason: "head_too_long" };
           const head = buf.slice(0, end);

@@ -37,6 +37,10 @@ test("stripHopByHop() keeps every other field in order, names and values untouch
   assert.deepEqual(stripHopByHop(fields), fields);
 });
 
+test("stripHopByHop() drops TE from responses, where it means nothing (RFC 9110 §10.1.4)", () => {
+  assert.deepEqual(stripHopByHop([["Host", "a"], ["TE", "trailers"]], "response"), [["Host", "a"]]);
+});
+
 test("stripHopByHop() keeps TE: trailers", () => {
   assert.deepEqual(stripHopByHop([["Host", "a"], ["TE", "trailers"]]), [["Host", "a"], ["TE", "trailers"]]);
   assert.deepEqual(stripHopByHop([["te", "Trailers"], ["Host", "a"]]), [["Host", "a"], ["TE", "trailers"]]);

@@ -137,6 +137,13 @@ describe("BufReader.readHead()", () => {
     assert.equal(res.ok ? "head" : res.reason, "malformed");
   });
 
+  it("refuses a bare CR in the first line whichever way the reads split it", T, async () => {
+    for (const parts of [["GET /\rX"], ["GET /\r", "X"], ...splits("GET /\rX HTTP/1.1\r\n\r\n")]) {
+      const res = await readerOf(...parts).readHead(1024, 4096);
+      assert.equal(res.ok ? "head" : res.reason, "malformed", JSON.stringify(parts));
+    }
+  });
+
   it("accepts a CR that ends a read while its LF is still on the way", T, async () => {
     const res = await readerOf("GET / HTTP/1.1\r", "\nHost: a\r\n\r\n").readHead(1024, 4096);
     assert.ok(res.ok);
