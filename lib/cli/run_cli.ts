@@ -7,7 +7,8 @@ import process from "node:process";
 import pkg from "../../package.json" with { type: "json" };
 import { HELP_TEXT, parseCli } from "./parse_cli.ts";
 import type { Signals } from "./signals.ts";
-import { type Config, type ConfigError, formatConfigError, loadConfigFile, quickConfig } from "../config/mod.ts";
+import { printConfigErrors } from "./print_config_errors.ts";
+import { type Config, loadConfigFile, quickConfig } from "../config/mod.ts";
 import { errorLog } from "../log/mod.ts";
 import { runtime } from "../runtime/mod.ts";
 import { type BoundListener, ListenError, type RunningServer, startServer } from "../server/start_server.ts";
@@ -31,7 +32,7 @@ export async function runCli(args: string[], signals: Signals): Promise<number> 
 
   const loaded = cmd.kind === "quick" ? quickConfig(cmd.listen, cmd.to) : await loadConfigFile(cmd.configPath);
   if ("errors" in loaded) {
-    printConfigErrors(loaded.errors);
+    printConfigErrors(loaded.errors, stderrLine, errorLog);
     return 2;
   }
   if (cmd.kind === "check") {
@@ -41,10 +42,8 @@ export async function runCli(args: string[], signals: Signals): Promise<number> 
   return await run(loaded.config, cmd.kind === "quick" ? null : cmd.configPath, signals);
 }
 
-function printConfigErrors(errors: ConfigError[]): void {
-  for (const e of errors) process.stderr.write(formatConfigError(e) + "\n");
-  const n = errors.length;
-  errorLog(`invalid configuration: ${n} problem${n === 1 ? "" : "s"}`);
+function stderrLine(line: string): void {
+  process.stderr.write(`${line}\n`);
 }
 
 async function run(config: Config, configPath: string | null, signals: Signals): Promise<number> {
@@ -83,7 +82,7 @@ async function reload(server: RunningServer, configPath: string | null): Promise
   }
   const loaded = await loadConfigFile(configPath);
   if ("errors" in loaded) {
-    printConfigErrors(loaded.errors);
+    printConfigErrors(loaded.errors, stderrLine, errorLog);
     errorLog(`reload of "${configPath}" failed: keeping the running configuration`);
     return;
   }

@@ -1,6 +1,7 @@
 /** Reads the `backends:` mapping: where traffic goes. */
 import { parseHashKey } from "../balance/hash_key.ts";
 import { TOKEN } from "./_patterns.ts";
+import { hostKey } from "./parse_host_port.ts";
 import { readHealth, readPassive } from "./_read_health.ts";
 import { isValidName, MAX_TIMEOUT_MS, nameMessage, readTimeout } from "./_shared.ts";
 import { quote, type YamlMap, type YamlValue } from "./_yaml_value.ts";
@@ -56,14 +57,19 @@ export function readBackends(value: YamlValue | undefined): Map<string, BackendC
 function readBackend(name: string, value: YamlValue): BackendConfig {
   const map = value.map(BACKEND_KEYS);
   const defaults = DEFAULTS.backend;
-  const maxConns = map?.get("max_conns")?.int(0, MAX_CONNS) ?? defaults.max_conns;
+  const maxConnsValue = map?.get("max_conns");
+  const maxConnsRead = maxConnsValue?.int(0, MAX_CONNS);
+  const maxConns = maxConnsRead ?? defaults.max_conns;
   const balanceValue = map?.get("balance");
   const balanceName = balanceValue?.oneOf(BALANCE_NAMES);
   const balance = balanceName ?? defaults.balance;
+  const limitsKnown = { ok: maxConnsValue === undefined || maxConnsRead !== undefined };
+  const queueTimeoutValue = map?.get("queue_timeout");
+  const queueTimeout = readTimeout(queueTimeoutValue);
   const backend: BackendConfig = {
     name,
     balance,
-    servers: map === undefined ? [] : readServers(map, maxConns),
+    servers: map === undefined ? [] : readServers(map, maxConns, limitsKnown),
     timeouts: readTimeouts(map?.get("timeouts")),
     limits: readLimits(map?.get("limits")),
     max_idle_conns: map?.get("max_idle_conns")?.int(0, 10_000) ?? defaults.max_idle_conns,
@@ -71,11 +77,15 @@ function readBackend(name: string, value: YamlValue): BackendConfig {
     retry_timeout: readTimeout(map?.get("retry_timeout")) ?? defaults.retry_timeout,
     retry_body_limit: map?.get("retry_body_limit")?.size(0, 16 * 1024 * 1024, "0 to 16MiB") ?? defaults.retry_body_limit,
     max_conns: maxConns,
-    queue_timeout: readTimeout(map?.get("queue_timeout")) ?? defaults.queue_timeout,
+    queue_timeout: queueTimeout ?? defaults.queue_timeout,
     slow_start: readSlowStart(map?.get("slow_start")),
     resolve_interval: map?.get("resolve_interval")?.duration(1000, MAX_TIMEOUT_MS, "1s to 596h") ?? defaults.resolve_interval,
     passive: readPassive(map?.get("passive")),
   };
+  // The queue is for servers at max_conns; without a limit on any server nothing ever waits.
+  // (Judged only when the values involved are valid: one error each is enough.)
+  const unlimited = backend.servers.length > 0 && backend.servers.every((s) => s.max_conns === 0);
+  if (queueTimeout !== undefined && limitsKnown.ok && unlimited) queueTimeoutValue!.fail("has no effect without max_conns");
   const health = readHealth(map?.get("health"));
   if (health) backend.health = health;
   // An invalid balance was reported already; judging hash_key against the fallback would only add noise.
@@ -120,14 +130,13 @@ function readRetries(value: YamlValue | undefined): number | "auto" {
   return value.int(0, 100) ?? DEFAULTS.backend.retries;
 }
 
-/** A duration; a bare `0` is allowed too, since zero needs no unit. */
+/** A duration; a bare `0` (off) is allowed too, since zero needs no unit. */
 function readSlowStart(value: YamlValue | undefined): number {
-  if (value === undefined) return DEFAULTS.backend.slow_start;
-  if (value.isText() && value.text() === "0") return 0;
-  return value.duration(0, MAX_TIMEOUT_MS, "0s to 596h") ?? DEFAULTS.backend.slow_start;
+  return value?.duration(0, MAX_TIMEOUT_MS, "0s to 596h") ?? DEFAULTS.backend.slow_start;
 }
 
-function readServers(backend: YamlMap, maxConns: number): ServerConfig[] {
+/** `limitsKnown.ok` is cleared when a server's max_conns is not known (invalid, or the entry is). */
+function readServers(backend: YamlMap, maxConns: number, limitsKnown: { ok: boolean }): ServerConfig[] {
   const value = backend.require("servers");
   const items = value?.list();
   if (value === undefined || items === undefined) return [];
@@ -136,9 +145,13 @@ function readServers(backend: YamlMap, maxConns: number): ServerConfig[] {
   const servers: ServerConfig[] = [];
   const seen = new Map<string, number>();
   items.forEach((item, index) => {
-    const server = readServer(item, maxConns);
-    if (server === undefined) return;
-    const key = `${server.hostname.toLowerCase()} ${server.port}`;
+    const server = readServer(item, maxConns, limitsKnown);
+    if (server === undefined) {
+      // Its max_conns, if any, is unknown now too.
+      limitsKnown.ok = false;
+      return;
+    }
+    const key = `${hostKey(server.hostname)} ${server.port}`;
     const first = seen.get(key);
     if (first !== undefined) {
       // A repeated address is almost always a copy-paste slip; weight says "more" on purpose.
@@ -152,14 +165,17 @@ function readServers(backend: YamlMap, maxConns: number): ServerConfig[] {
 }
 
 /** `- 127.0.0.1:9001` or `- { address: 127.0.0.1:9001, weight: 2, max_conns: 100 }`. */
-function readServer(value: YamlValue, maxConns: number): ServerConfig | undefined {
+function readServer(value: YamlValue, maxConns: number, limitsKnown: { ok: boolean }): ServerConfig | undefined {
   let address = value;
   let weight: number = DEFAULTS.server.weight;
   let max_conns = maxConns;
   if (value.isMap()) {
     const map = value.map(SERVER_KEYS);
     weight = map?.get("weight")?.int(1, 1000) ?? weight;
-    max_conns = map?.get("max_conns")?.int(0, MAX_CONNS) ?? max_conns;
+    const own = map?.get("max_conns");
+    const ownRead = own?.int(0, MAX_CONNS);
+    if (own !== undefined && ownRead === undefined) limitsKnown.ok = false;
+    max_conns = ownRead ?? max_conns;
     const required = map?.require("address");
     if (required === undefined) return undefined;
     address = required;

@@ -39,12 +39,19 @@ export function readHealth(value: YamlValue | undefined): HealthConfig | undefin
 export function readPassive(value: YamlValue | undefined): PassiveHealthConfig {
   const map = value?.map(PASSIVE_KEYS);
   const d = DEFAULTS.passive;
-  const statuses = map?.get("fail_status");
-  return {
-    max_fails: map?.get("max_fails")?.int(0, 1000) ?? d.max_fails,
-    fail_timeout: readTimeout(map?.get("fail_timeout")) ?? d.fail_timeout,
-    fail_status: readFailStatus(statuses),
+  const maxFails = map?.get("max_fails")?.int(0, 1000);
+  const failTimeout = readTimeout(map?.get("fail_timeout"));
+  const passive: PassiveHealthConfig = {
+    max_fails: maxFails ?? d.max_fails,
+    fail_timeout: failTimeout ?? d.fail_timeout,
+    fail_status: readFailStatus(map?.get("fail_status")),
   };
+  // max_fails: 0 turns passive checks off: settings for them would be silently ignored.
+  if (maxFails === 0) {
+    if (failTimeout !== undefined) map?.get("fail_timeout")?.fail("has no effect with max_fails: 0");
+    if (passive.fail_status.length > 0) map?.get("fail_status")?.fail("has no effect with max_fails: 0");
+  }
+  return passive;
 }
 
 /** Statuses (an empty list is allowed: none, the default), sorted, each once. */
@@ -54,18 +61,29 @@ function readFailStatus(value: YamlValue | undefined): number[] {
   return [...new Set(all)].sort((a, b) => a - b);
 }
 
+const STATUS_FORMS = 'a status (100 to 599), a range like "200-399" or a class like "2xx"';
+
 /** `200`, `"200-399"`, `"2xx"`, or a list of those, as inclusive ranges of statuses 100..599. */
 function readStatusRanges(value: YamlValue | undefined): [number, number][] | undefined {
   if (value === undefined) return undefined;
-  if (value.isMap()) return value.fail(`must be a status, a range, a class or a list of those, ${value.got()}`);
+  if (!value.isList() && !value.isText()) {
+    return value.fail(`must be a status, a range, a class or a list of those, ${value.got()}`);
+  }
   const items = value.isList() ? value.list() ?? [] : [value];
   if (items.length === 0) return value.fail(`must list at least one status, ${value.got()}`);
   const ranges: [number, number][] = [];
   for (const item of items) {
-    const text = item.text();
-    if (text === undefined) continue;
-    const parsed = parseStatusRange(text);
-    if (parsed === undefined) item.fail(`must be a status (100 to 599), a range like "200-399" or a class like "2xx", ${item.got()}`);
+    // A list in a list, a mapping, true: say what an item may be, not only that it is no string.
+    if (!item.isText()) {
+      item.fail(`must be ${STATUS_FORMS}, ${item.got()}`);
+      continue;
+    }
+    if (item.isMiswrittenNumber()) {
+      item.fail(`must be a whole number written in digits, like 200, ${item.got()}`);
+      continue;
+    }
+    const parsed = parseStatusRange(item.text()!);
+    if (parsed === undefined) item.fail(`must be ${STATUS_FORMS}, ${item.got()}`);
     else ranges.push(parsed);
   }
   return ranges;

@@ -1,5 +1,6 @@
 /** Reads the `listeners:` list: where traffic arrives. */
 import { readRoute } from "./_read_route.ts";
+import { hostKey } from "./parse_host_port.ts";
 import { type BackendRef, readName, readTimeout } from "./_shared.ts";
 import { quote, type YamlMap, type YamlValue } from "./_yaml_value.ts";
 import {
@@ -70,7 +71,7 @@ export function readListeners(value: YamlValue, refs: BackendRef[]): ListenerCon
     const clash = earlier.findIndex((other) => addressesClash(other.listener.listen, listener.listen));
     if (clash !== -1 && current.listen !== undefined) {
       const other = read[clash].listener.listen;
-      const message = other.hostname === listener.listen.hostname
+      const message = hostKey(other.hostname) === hostKey(listener.listen.hostname)
         ? `already used by listeners[${clash}]`
         : `clashes with listeners[${clash}] on ${formatHostPort(other)} (a wildcard address takes the port everywhere)`;
       current.listen.fail(`${message}, ${current.listen.got()}`);
@@ -210,8 +211,8 @@ function readTimeouts(value: YamlValue | undefined, mode: ListenerMode): Listene
  */
 function addressesClash(a: HostPort, b: HostPort): boolean {
   if (a.port !== b.port || a.port === 0) return false;
-  const ha = a.hostname.toLowerCase();
-  const hb = b.hostname.toLowerCase();
+  const ha = hostKey(a.hostname);
+  const hb = hostKey(b.hostname);
   if (ha === hb || ha === "::" || hb === "::") return true;
   return (ha === "0.0.0.0" && !hb.includes(":")) || (hb === "0.0.0.0" && !ha.includes(":"));
 }

@@ -130,9 +130,14 @@ export class YamlValue {
     return this.fail(`must be one of: ${allowed.join(", ")}, ${this.got()}`);
   }
 
-  /** An integer from a YAML number or a string of digits, within [min, max]. */
+  /**
+   * An integer from a YAML number or a string of digits, within [min, max]. It must be written
+   * as plain decimal digits: YAML also reads `2.0`, `1e1`, `0x10`, `0o10`, `+5` and `010` as
+   * numbers, and a count written so is more likely a slip than a way of saying 2, 10 or 16.
+   */
   int(min: number, max: number): number | undefined {
     const n = this.integer();
+    if (n === MISWRITTEN) return this.fail(wholeNumberMessage(Math.min(Math.max(2, min), max), this.got()));
     if (n >= min && n <= max) return n;
     return this.fail(`must be an integer from ${min} to ${max}, ${this.got()}`);
   }
@@ -140,8 +145,14 @@ export class YamlValue {
   /** One of a fixed set of integers, such as redirect statuses. */
   intOneOf(allowed: readonly number[]): number | undefined {
     const n = this.integer();
+    if (n === MISWRITTEN) return this.fail(wholeNumberMessage(allowed[0], this.got()));
     if (allowed.includes(n)) return n;
     return this.fail(`must be one of: ${allowed.join(", ")}, ${this.got()}`);
+  }
+
+  /** True for a value YAML read as a number that is not written as plain decimal digits (`2.0`, `0x10`, `+5`). */
+  isMiswrittenNumber(): boolean {
+    return isScalar(this.node) && typeof this.node.value === "number" && this.integer() === MISWRITTEN;
   }
 
   /** True for a string or number: something `text()` accepts. */
@@ -150,15 +161,25 @@ export class YamlValue {
     return isScalar(node) && (typeof node.value === "string" || typeof node.value === "number");
   }
 
-  /** A duration string (`"5s"`) in milliseconds, within [min, max]; `limits` is for the message. */
+  /**
+   * A duration string (`"5s"`) in milliseconds, within [min, max]; `limits` is for the message.
+   * A bare `0` needs no unit: it is 0 where 0 is allowed, and out of range elsewhere.
+   */
   duration(min: number, max: number, limits: string): number | undefined {
-    const ms = this.parsed(parseDuration);
+    const bareZero = this.isText() && this.text() === "0";
+    const ms = bareZero ? 0 : this.parsed(parseDuration);
     if (ms === undefined || (ms >= min && ms <= max)) return ms;
     return this.fail(`must be from ${limits}, ${this.got()}`);
   }
 
-  /** A size string (`"64KiB"`) or plain integer, in bytes, within [min, max]. */
+  /**
+   * A size string (`"64KiB"`) or plain integer, in bytes, within [min, max]. A plain integer
+   * is written in decimal digits, as counts are (`512`, not `0x200` or `5.12e2`).
+   */
   size(min: number, max: number, limits: string): number | undefined {
+    if (this.isMiswrittenNumber()) {
+      return this.fail(`must be a whole number of bytes written in digits, like 512, or a size like "64KiB", ${this.got()}`);
+    }
     const bytes = this.parsed(parseSize);
     if (bytes === undefined || (bytes >= min && bytes <= max)) return bytes;
     return this.fail(`must be from ${limits}, ${this.got()}`);
@@ -169,13 +190,21 @@ export class YamlValue {
     return this.parsed((text) => parseHostPort(text, use));
   }
 
-  /** The value as an integer, or NaN; digit strings count, since `"2"` can only mean 2. */
+  /**
+   * The value as an integer; NaN when it is no number at all, MISWRITTEN when it is one
+   * written in some other way than decimal digits. Digit strings count, since `"2"` can only
+   * mean 2; a minus sign is kept, so that `-1` gets the range in its message.
+   */
   private integer(): number {
     const node = this.node;
     if (!isScalar(node)) return NaN;
-    if (typeof node.value === "number" && Number.isInteger(node.value)) return node.value;
-    if (typeof node.value === "string" && /^\d{1,15}$/.test(node.value)) return Number(node.value);
-    return NaN;
+    if (typeof node.value === "number") {
+      return INTEGER.test(node.source ?? String(node.value)) ? node.value : MISWRITTEN;
+    }
+    if (typeof node.value !== "string") return NaN;
+    if (INTEGER.test(node.value)) return Number(node.value);
+    // "010", "2.0", "+5", "0x10" in quotes: still numbers, still not written as digits.
+    return /^[+-]?\.?\d/.test(node.value) ? MISWRITTEN : NaN;
   }
 
   /** Runs one of the string parsers, which throw messages that already quote the value. */
@@ -193,6 +222,16 @@ export class YamlValue {
       return this.fail(error instanceof Error ? error.message : String(error));
     }
   }
+}
+
+/** Decimal digits without a leading zero (`0` itself is fine), or a negative one (`-1`, not `-0`). */
+const INTEGER = /^(?:0|-?[1-9]\d*)$/;
+
+/** What `integer()` returns for a number not written as plain digits; no real value is -Infinity. */
+const MISWRITTEN = -Infinity;
+
+function wholeNumberMessage(example: number, got: string): string {
+  return `must be a whole number written in digits, like ${example}, ${got}`;
 }
 
 interface MapEntry {

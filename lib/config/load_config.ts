@@ -8,16 +8,31 @@ import { validateConfig } from "./validate.ts";
  * Parses and validates config text. `file` is only used to label errors.
  *
  * Either the config, with every default filled in, or every problem found, in the order
- * they appear in the text. YAML syntax errors stop there: a broken tree would only add
- * confusing follow-on errors.
+ * they appear in the text, each once. YAML syntax errors stop there: a broken tree would
+ * only add confusing follow-on errors.
  */
 export function loadConfig(text: string, file: string): { config: Config } | { errors: ConfigError[] } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
-    return { errors: doc.errors.map((error) => syntaxError(error, lineCounter, file)) };
+    return { errors: unique(doc.errors.map((error) => syntaxError(error, lineCounter, file))) };
   }
-  return validateConfig(doc, lineCounter, file);
+  const result = validateConfig(doc, lineCounter, file);
+  return "errors" in result ? { errors: unique(result.errors) } : result;
+}
+
+/**
+ * Drops exact repeats (same place, same path, same message): the yaml package can report one
+ * mistake twice (`{{{`), and a count of problems should count problems, not reports.
+ */
+function unique(errors: ConfigError[]): ConfigError[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => {
+    const key = JSON.stringify([e.file, e.line, e.col, e.path, e.message]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** `readConfigFile` then `loadConfig`: what `ferry --config FILE` needs. */

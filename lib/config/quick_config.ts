@@ -1,5 +1,5 @@
 import type { ConfigError } from "./config_error.ts";
-import { parseHostPort } from "./parse_host_port.ts";
+import { hostKey, parseHostPort } from "./parse_host_port.ts";
 import { type Config, defaultBackend, DEFAULTS, type HostPort, type ServerConfig } from "./types.ts";
 
 /** What `Config.source` and error labels say for a config built from flags. */
@@ -30,9 +30,7 @@ export function quickConfig(listen: string, to: string[]): { config: Config } | 
   for (const text of to) {
     try {
       const hostPort = parseHostPort(text, "server");
-      const duplicate = servers.some((s) =>
-        s.hostname.toLowerCase() === hostPort.hostname.toLowerCase() && s.port === hostPort.port
-      );
+      const duplicate = servers.some((s) => hostKey(s.hostname) === hostKey(hostPort.hostname) && s.port === hostPort.port);
       if (duplicate) fail("--to", `same server given twice, got ${JSON.stringify(text)}`);
       servers.push({ address: text, ...hostPort, weight: DEFAULTS.server.weight, max_conns: DEFAULTS.backend.max_conns });
     } catch (error) {

@@ -3,8 +3,8 @@ import type { ConfigError } from "./config_error.ts";
 
 /**
  * Reads a config file as UTF-8. A failure comes back as a `ConfigError` without a position
- * (line 0), formatted as `cannot read config "path": no such file`, so callers print it the
- * same way as any other config problem.
+ * (line 0), formatted as `cannot read config "path": no such file`, so callers handle it like
+ * any other config problem (the command line prints it as `ferry: cannot read config ...`).
  */
 export async function readConfigFile(path: string): Promise<{ text: string } | { errors: ConfigError[] }> {
   try {

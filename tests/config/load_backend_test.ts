@@ -191,8 +191,34 @@ describe("loadConfig() backend fields", () => {
   });
 
   it("loadConfig() reads passive settings and expands fail_status ranges to statuses", () => {
-    const backend = backendOf(withBackend("passive: { max_fails: 0, fail_timeout: 30s, fail_status: [500, \"502-504\"] }"));
-    assert.deepEqual(backend.passive, { max_fails: 0, fail_timeout: 30_000, fail_status: [500, 502, 503, 504] });
+    const backend = backendOf(withBackend("passive: { max_fails: 2, fail_timeout: 30s, fail_status: [500, \"502-504\"] }"));
+    assert.deepEqual(backend.passive, { max_fails: 2, fail_timeout: 30_000, fail_status: [500, 502, 503, 504] });
+  });
+
+  it("loadConfig() reads max_fails: 0 (passive checks off), alone or with an empty fail_status", () => {
+    assert.deepEqual(backendOf(withBackend("passive: { max_fails: 0 }")).passive, { max_fails: 0, fail_timeout: 10_000, fail_status: [] });
+    assert.deepEqual(backendOf(withBackend("passive: { max_fails: 0, fail_status: [] }")).passive.fail_status, []);
+  });
+
+  it("loadConfig() reads queue_timeout when the backend or any server has max_conns", () => {
+    assert.equal(backendOf(withBackend("max_conns: 10", "queue_timeout: 2s")).queue_timeout, 2_000);
+    const backend = backendOf(yaml`
+      listeners:
+        - { listen: ":8080", backend: app }
+      backends:
+        app:
+          queue_timeout: 3s
+          servers: [127.0.0.1:9001, { address: 127.0.0.1:9002, max_conns: 4 }]
+    `);
+    assert.deepEqual([backend.queue_timeout, backend.servers.map((s) => s.max_conns)], [3_000, [0, 4]]);
+  });
+
+  it("loadConfig() reads servers given as fully qualified names, final dot and all", () => {
+    const backend = backendOf(withBackend().replace("[127.0.0.1:9001]", "[app.test.:19001, localhost.:19002]"));
+    assert.deepEqual(backend.servers, [
+      { address: "app.test.:19001", hostname: "app.test.", port: 19001, weight: 1, max_conns: 0 },
+      { address: "localhost.:19002", hostname: "localhost.", port: 19002, weight: 1, max_conns: 0 },
+    ]);
   });
 
   it("loadConfig() expands a fail_status class to its hundred statuses", () => {
@@ -312,6 +338,75 @@ const REJECTIONS: [string, string[], string[]][] = [
     "queue_timeout: 0s",
     ["queue_timeout: 0s"],
     ['config.yaml:7:20: backends.app.queue_timeout: must be from 1ms to 596h, got "0s"'],
+  ],
+  [
+    "queue_timeout: 0 (a bare zero where zero is not allowed)",
+    ["max_conns: 5", "queue_timeout: 0"],
+    ['config.yaml:8:20: backends.app.queue_timeout: must be from 1ms to 596h, got "0"'],
+  ],
+  [
+    "queue_timeout without max_conns",
+    ["queue_timeout: 5s"],
+    ["config.yaml:7:20: backends.app.queue_timeout: has no effect without max_conns"],
+  ],
+  [
+    "queue_timeout and an invalid max_conns, which is reported alone",
+    ["max_conns: many", "queue_timeout: 5s"],
+    ['config.yaml:7:16: backends.app.max_conns: must be an integer from 0 to 1000000, got "many"'],
+  ],
+  [
+    "resolve_interval: 0",
+    ["resolve_interval: 0"],
+    ['config.yaml:7:23: backends.app.resolve_interval: must be from 1s to 596h, got "0"'],
+  ],
+  [
+    "fail_status with max_fails: 0",
+    ["passive: { max_fails: 0, fail_status: [502] }"],
+    ["config.yaml:7:43: backends.app.passive.fail_status: has no effect with max_fails: 0"],
+  ],
+  [
+    "fail_timeout with max_fails: 0",
+    ["passive:", "  max_fails: 0", "  fail_timeout: 30s"],
+    ["config.yaml:9:21: backends.app.passive.fail_timeout: has no effect with max_fails: 0"],
+  ],
+  [
+    "expect_status with a list in the list",
+    ["health: { expect_status: [200, [204]] }"],
+    [
+      'config.yaml:7:36: backends.app.health.expect_status[1]: must be a status (100 to 599), a range like "200-399" or a class like "2xx", got a list',
+    ],
+  ],
+  [
+    "expect_status: true",
+    ["health: { expect_status: true }"],
+    ['config.yaml:7:30: backends.app.health.expect_status: must be a status, a range, a class or a list of those, got "true"'],
+  ],
+  [
+    "expect_status with nothing",
+    ["health: { expect_status: }"],
+    ["config.yaml:7:30: backends.app.health.expect_status: must be a status, a range, a class or a list of those, got nothing"],
+  ],
+  [
+    "expect_status numbers not written in digits",
+    ["health: { expect_status: [2e2, 0x12c, 0200, 200.0] }"],
+    [
+      'config.yaml:7:31: backends.app.health.expect_status[0]: must be a whole number written in digits, like 200, got "2e2"',
+      'config.yaml:7:36: backends.app.health.expect_status[1]: must be a whole number written in digits, like 200, got "0x12c"',
+      'config.yaml:7:43: backends.app.health.expect_status[2]: must be a whole number written in digits, like 200, got "0200"',
+      'config.yaml:7:49: backends.app.health.expect_status[3]: must be a whole number written in digits, like 200, got "200.0"',
+    ],
+  ],
+  [
+    "a fail_status number not written in digits",
+    ["passive: { fail_status: +502 }"],
+    ['config.yaml:7:29: backends.app.passive.fail_status: must be a whole number written in digits, like 200, got "+502"'],
+  ],
+  [
+    "retry_body_limit written in hex",
+    ["retry_body_limit: 0x10000"],
+    [
+      'config.yaml:7:23: backends.app.retry_body_limit: must be a whole number of bytes written in digits, like 512, or a size like "64KiB", got "0x10000"',
+    ],
   ],
   [
     "health.type: udp",
@@ -464,6 +559,53 @@ describe("loadConfig() backend errors", () => {
     assert.deepEqual(errorsOf(`resolver: "dns.example:53"\n${withBackend()}`), [
       'config.yaml:1:11: resolver: must be an IP address and port, like "127.0.0.1:53", got "dns.example:53"',
     ]);
+  });
+
+  it("loadConfig() rejects a resolver with a space before or after it", () => {
+    assert.deepEqual(errorsOf(`resolver: "127.0.0.1:53 "\n${withBackend()}`), [
+      'config.yaml:1:11: resolver: must not contain spaces or control characters, got "127.0.0.1:53 "',
+    ]);
+    assert.deepEqual(errorsOf(`resolver: " [::1]:53"\n${withBackend()}`), [
+      'config.yaml:1:11: resolver: must not contain spaces or control characters, got " [::1]:53"',
+    ]);
+  });
+
+  it("loadConfig() rejects a resolver at an unspecified or malformed IPv4 address", () => {
+    assert.deepEqual(errorsOf(`resolver: 0.0.0.0:53\n${withBackend()}`), [
+      'config.yaml:1:11: resolver: must name a server, not the unspecified address "0.0.0.0" (listen only), like "127.0.0.1:8080", got "0.0.0.0:53"',
+    ]);
+    assert.deepEqual(errorsOf(`resolver: 10.0.0.300:53\n${withBackend()}`), [
+      'config.yaml:1:11: resolver: has an invalid IPv4 address (four numbers from 0 to 255, without leading zeros), got "10.0.0.300:53"',
+    ]);
+  });
+
+  it("loadConfig() rejects queue_timeout when every server's own max_conns: 0 overrides the backend's", () => {
+    assert.deepEqual(
+      errorsOf(yaml`
+        listeners:
+          - { listen: ":8080", backend: app }
+        backends:
+          app:
+            max_conns: 5
+            queue_timeout: 5s
+            servers: [{ address: 127.0.0.1:9001, max_conns: 0 }]
+      `),
+      ["config.yaml:6:20: backends.app.queue_timeout: has no effect without max_conns"],
+    );
+  });
+
+  it("loadConfig() does not judge queue_timeout beside a server it could not read", () => {
+    assert.deepEqual(
+      errorsOf(yaml`
+        listeners:
+          - { listen: ":8080", backend: app }
+        backends:
+          app:
+            queue_timeout: 5s
+            servers: [127.0.0.1:9001, { address: "bad host:1", max_conns: 3 }]
+      `),
+      ['config.yaml:6:42: backends.app.servers[1].address: must not contain spaces or control characters, got "bad host:1"'],
+    );
   });
 
   it("loadConfig() rejects a resolver without a port", () => {

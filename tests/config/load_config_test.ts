@@ -351,6 +351,17 @@ describe("loadConfig() errors", () => {
     ]);
   });
 
+  it("loadConfig() reports a YAML syntax error the yaml package repeats only once", () => {
+    // The yaml package reports the first of these twice at the same place.
+    assert.deepEqual(errorsOf("{{{\n"), [
+      "config.yaml:2:1: invalid YAML, flow map in block collection must be sufficiently indented and end with a }",
+      "config.yaml:2:1: invalid YAML, flow map must end with a }",
+    ]);
+    assert.deepEqual(errorsOf("a: {{\n"), [
+      "config.yaml:2:1: invalid YAML, flow map in block collection must be sufficiently indented and end with a }",
+    ]);
+  });
+
   it("loadConfig() rejects a document that is not a mapping", () => {
     assert.deepEqual(errorsOf("- a\n"), ["config.yaml:1:1: must be a mapping, got a list"]);
     assert.deepEqual(errorsOf(""), ["config.yaml:1:1: listeners: required key is missing"]);
@@ -730,7 +741,7 @@ const MESSAGES: [string, string, string][] = [
   [
     "fractional weight",
     `listeners: [{ listen: ":1", backend: app }]\nbackends: { app: { servers: [{ address: "a:1", weight: 1.5 }] } }\n`,
-    'backends.app.servers[0].weight: must be an integer from 1 to 1000, got "1.5"',
+    'backends.app.servers[0].weight: must be a whole number written in digits, like 2, got "1.5"',
   ],
   [
     "duplicate server",
@@ -758,11 +769,150 @@ const MESSAGES: [string, string, string][] = [
     'backends.app.max_idle_conns: must be an integer from 0 to 10000, got "-1"',
   ],
   [
+    "server with an IPv4 address out of range",
+    `listeners: [{ listen: ":1", backend: app }]\nbackends: { app: { servers: [300.1.1.1:19001] } }\n`,
+    'backends.app.servers[0]: has an invalid IPv4 address (four numbers from 0 to 255, without leading zeros), got "300.1.1.1:19001"',
+  ],
+  [
+    "server with a short IPv4 address",
+    `listeners: [{ listen: ":1", backend: app }]\nbackends: { app: { servers: [10.1:80] } }\n`,
+    'backends.app.servers[0]: has an invalid IPv4 address (four numbers from 0 to 255, without leading zeros), got "10.1:80"',
+  ],
+  [
+    "listen with an IPv4 address out of range",
+    `listeners: [{ listen: "1.2.3.256:80", routes: [{ respond: x }] }]\n`,
+    'listeners[0].listen: has an invalid IPv4 address (four numbers from 0 to 255, without leading zeros), got "1.2.3.256:80"',
+  ],
+  [
+    "server at 0.0.0.0",
+    `listeners: [{ listen: ":1", backend: app }]\nbackends: { app: { servers: [0.0.0.0:19001] } }\n`,
+    'backends.app.servers[0]: must name a server, not the unspecified address "0.0.0.0" (listen only), like "127.0.0.1:8080", got "0.0.0.0:19001"',
+  ],
+  [
+    "server at [::]",
+    `listeners: [{ listen: ":1", backend: app }]\nbackends: { app: { servers: [{ address: "[::]:19001" }] } }\n`,
+    'backends.app.servers[0].address: must name a server, not the unspecified address "::" (listen only), like "127.0.0.1:8080", got "[::]:19001"',
+  ],
+  [
+    "server with a space",
+    `listeners: [{ listen: ":1", backend: app }]\nbackends: { app: { servers: ["127.0.0.1 :9001"] } }\n`,
+    'backends.app.servers[0]: must not contain spaces or control characters, got "127.0.0.1 :9001"',
+  ],
+  [
+    "listen with a trailing space",
+    `listeners: [{ listen: ":8080 ", routes: [{ respond: x }] }]\n`,
+    'listeners[0].listen: must not contain spaces or control characters, got ":8080 "',
+  ],
+  [
+    "server twice, once with a final dot",
+    `listeners: [{ listen: ":1", backend: app }]\nbackends: { app: { servers: [localhost:19002, localhost.:19002] } }\n`,
+    'backends.app.servers[1]: duplicate of servers[0] (use weight for a bigger share), got "localhost.:19002"',
+  ],
+  [
+    "listen clash between a name and its FQDN",
+    `listeners: [{ listen: "localhost:80", routes: [{ respond: x }] }, { listen: "localhost.:80", routes: [{ respond: x }] }]\n`,
+    'listeners[1].listen: already used by listeners[0], got "localhost.:80"',
+  ],
+  [
+    "bare 0 for a timeout that cannot be 0",
+    `listeners: [{ listen: ":1", routes: [{ respond: x }], timeouts: { header: 0 } }]\n`,
+    'listeners[0].timeouts.header: must be from 1ms to 596h, got "0"',
+  ],
+  [
+    "a size written in hex",
+    `listeners: [{ listen: ":1", routes: [{ respond: x }], limits: { max_body_size: 0x100000 } }]\n`,
+    'listeners[0].limits.max_body_size: must be a whole number of bytes written in digits, like 512, or a size like "64KiB", got "0x100000"',
+  ],
+  [
+    "a size with a leading zero",
+    `listeners: [{ listen: ":1", routes: [{ respond: x }], limits: { max_request_line: 04096 } }]\n`,
+    'listeners[0].limits.max_request_line: must be a whole number of bytes written in digits, like 512, or a size like "64KiB", got "04096"',
+  ],
+  [
+    "a size in exponent form",
+    `listeners: [{ listen: ":1", routes: [{ respond: x }], limits: { max_body_size: 1e6 } }]\n`,
+    'listeners[0].limits.max_body_size: must be a whole number of bytes written in digits, like 512, or a size like "64KiB", got "1e6"',
+  ],
+  [
+    "a respond status in hex",
+    `listeners: [{ listen: ":1", routes: [{ respond: { status: 0x12c } }] }]\n`,
+    'listeners[0].routes[0].respond.status: must be a whole number written in digits, like 200, got "0x12c"',
+  ],
+  [
+    "a redirect status with a decimal point",
+    `listeners: [{ listen: ":1", routes: [{ redirect: { to: /x, status: 301.0 } }] }]\n`,
+    'listeners[0].routes[0].redirect.status: must be a whole number written in digits, like 301, got "301.0"',
+  ],
+  [
     "backend that is empty",
     `${MINIMAL}  other:\n`,
     "backends.other: must be a mapping, got nothing",
   ],
 ];
+
+/** Every count, and every way of writing a number that YAML reads but a count may not use. */
+const COUNTS: [string, string][] = [
+  ["backends.app.retries", "retries: %"],
+  ["backends.app.max_conns", "max_conns: %"],
+  ["backends.app.max_idle_conns", "max_idle_conns: %"],
+  ["backends.app.limits.max_headers", "limits: { max_headers: % }"],
+  ["backends.app.passive.max_fails", "passive: { max_fails: % }"],
+  ["backends.app.health.rise", "health: { rise: % }"],
+];
+const MISWRITTEN = ["2.0", "1e1", "0x10", "+5", "010", "0o10", "-0", ".inf", '"010"', '"2.0"', "'+5'"];
+
+describe("loadConfig() counts written in digits", () => {
+  for (const [path, line] of COUNTS) {
+    for (const written of MISWRITTEN) {
+      const text = line.replace("%", written);
+      it(`loadConfig() rejects ${text}`, () => {
+        assert.deepEqual(messagesOf(`${MINIMAL}    ${text}\n`), [
+          `${path}: must be a whole number written in digits, like 2, got ${JSON.stringify(written.replace(/^["']|["']$/g, ""))}`,
+        ]);
+      });
+    }
+  }
+
+  it("loadConfig() rejects a weight or a listener count written another way than digits", () => {
+    assert.deepEqual(
+      messagesOf(yaml`
+        listeners:
+          - listen: ":8080"
+            backend: app
+            limits: { max_headers: 0x10, max_keepalive_requests: 1e3, max_conns: 100.0, max_conns_per_ip: +10 }
+        backends:
+          app: { servers: [{ address: 127.0.0.1:9001, weight: 02, max_conns: 0o5 }] }
+      `),
+      [
+        'listeners[0].limits.max_headers: must be a whole number written in digits, like 2, got "0x10"',
+        'listeners[0].limits.max_keepalive_requests: must be a whole number written in digits, like 2, got "1e3"',
+        'listeners[0].limits.max_conns: must be a whole number written in digits, like 2, got "100.0"',
+        'listeners[0].limits.max_conns_per_ip: must be a whole number written in digits, like 2, got "+10"',
+        'backends.app.servers[0].weight: must be a whole number written in digits, like 2, got "02"',
+        'backends.app.servers[0].max_conns: must be a whole number written in digits, like 2, got "0o5"',
+      ],
+    );
+  });
+
+  it("loadConfig() accepts counts as digits, quoted digits and 0", () => {
+    const config = configOf(yaml`
+      listeners:
+        - listen: ":8080"
+          backend: app
+          limits: { max_headers: "20", max_conns_per_ip: 0 }
+      backends: { app: { servers: [127.0.0.1:9001], retries: "0", max_idle_conns: 10 } }
+    `);
+    assert.deepEqual([config.listeners[0].limits.max_headers, config.listeners[0].limits.max_conns_per_ip], [20, 0]);
+    assert.deepEqual([config.backends.get("app")!.retries, config.backends.get("app")!.max_idle_conns], [0, 10]);
+  });
+
+  it("loadConfig() still gives the range for a negative count and for a word", () => {
+    assert.deepEqual(messagesOf(`${MINIMAL}    retries: -3\n    max_conns: lots\n`), [
+      'backends.app.retries: must be an integer from 0 to 100, got "-3"',
+      'backends.app.max_conns: must be an integer from 0 to 1000000, got "lots"',
+    ]);
+  });
+});
 
 describe("loadConfig() error messages", () => {
   for (const [name, text, expected] of MESSAGES) {

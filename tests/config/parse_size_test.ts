@@ -42,6 +42,18 @@ describe("parseSize()", () => {
     }
   });
 
+  it("parseSize() rejects a bare number of bytes with leading zeros", () => {
+    for (const text of ["010", "00"]) {
+      assert.throws(() => parseSize(text), {
+        message: `must be a whole number of bytes written in digits, like 512, or a size like "64KiB", got "${text}"`,
+      }, text);
+    }
+  });
+
+  it("parseSize() rejects a space after a bare number", () => {
+    assert.throws(() => parseSize("512 "), { message: 'must be a size like "64KiB", "1MiB" or "512B", got "512 "' });
+  });
+
   it("parseSize() rejects sizes too large to be exact", () => {
     assert.throws(() => parseSize("99999999999GiB"), { message: 'is too large, got "99999999999GiB"' });
   });

@@ -64,6 +64,17 @@ describe("quickConfig()", () => {
     assert.deepEqual(errorsOf(":8080", ["a:1", "A:1"]), ['--to: same server given twice, got "A:1"']);
   });
 
+  it("quickConfig() rejects a server at an unspecified or malformed IPv4 address", () => {
+    assert.deepEqual(errorsOf("0.0.0.0:8080", ["0.0.0.0:9001", "300.1.1.1:9002"]), [
+      '--to: must name a server, not the unspecified address "0.0.0.0" (listen only), like "127.0.0.1:8080", got "0.0.0.0:9001"',
+      '--to: has an invalid IPv4 address (four numbers from 0 to 255, without leading zeros), got "300.1.1.1:9002"',
+    ]);
+  });
+
+  it("quickConfig() takes a name and the same name with a final dot for one server", () => {
+    assert.deepEqual(errorsOf(":8080", ["localhost:1", "localhost.:1"]), ['--to: same server given twice, got "localhost.:1"']);
+  });
+
   it("quickConfig() needs at least one server", () => {
     assert.deepEqual(errorsOf(":8080", []), ["--to: needs at least one server address"]);
   });
