@@ -8,7 +8,8 @@
  *   2. deno      deno test -A tests/                        (unit + e2e, ferry on Deno)
  *   3. bun       bun test ./tests                           (unit + e2e, ferry on Bun)
  *   4. compile   bun build --compile ... --outfile dist/ferry (1 passed or 1 failed)
- *   5. binary    FERRY_CMD=dist/ferry bun test ./tests/e2e  (e2e against the executable)
+ *   5. binary    FERRY_CMD=dist/ferry bun test ./tests/e2e ./tests/soak ./tests/fuzz/live_fuzz_test.ts
+ *                (every test that starts ferry, against the executable)
  *
  * Counts are test cases (leaves): `describe` blocks that only group tests are not counted.
  * Deno's summary counts describe blocks as tests and `it`s as steps, so the Deno stage reads
@@ -93,7 +94,7 @@ const stages: Stage[] = [
   },
   {
     name: "binary e2e",
-    cmd: [bin("bun"), "test", "--timeout", bunTimeout, "./tests/e2e"],
+    cmd: [bin("bun"), "test", "--timeout", bunTimeout, "./tests/e2e", "./tests/soak", "./tests/fuzz/live_fuzz_test.ts"],
     env: { FERRY_CMD: "dist/ferry" },
     count: (out, code) => settle(bunSummary(out), code, "bun test"),
   },

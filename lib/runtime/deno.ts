@@ -94,7 +94,14 @@ export const denoRuntime: Runtime = {
         try {
           c = await l.accept();
         } catch (e) {
-          if (!open || toConnError(e).code === "closed") return;
+          // Only our own close() ends the loop (Deno reports it as BadResource or Interrupted).
+          const name = (e as { name?: string })?.name;
+          if (!open || name === "BadResource" || name === "Interrupted") return;
+          // A client that connected and reset before we accepted it surfaces here as
+          // NotConnected (ENOTCONN from the peer-address lookup) or a reset: that is the
+          // client's loss, not the listener's; take the next connection at once.
+          const code = toConnError(e).code;
+          if (code === "closed" || code === "connection reset") continue;
           // EMFILE and friends: back off instead of spinning, keep serving the open connections.
           await new Promise((r) => setTimeout(r, 50));
           continue;

@@ -16,6 +16,7 @@ import { delimiter, isAbsolute, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
+import { track, untrack } from "./pids.ts";
 
 /** The repository root (this file is `tests/_helpers/ferry.ts`). */
 export const REPO_ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
@@ -130,16 +131,6 @@ export interface StartOptions {
   timeoutMs?: number;
 }
 
-/** ferries still running, killed (by PID) if the test process exits without stopping them. */
-const live = new Set<number>();
-process.on("exit", () => {
-  for (const pid of live) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch { /* gone */ }
-  }
-});
-
 const LISTENING_RE = /^ferry: listener "([^"]*)" \((\w+)\) listening on (\S+):(\d+)$/;
 
 /** Counts `listeners:` entries in a YAML config, to know how many `listening on` lines to await. */
@@ -188,7 +179,7 @@ export async function startFerry(config: string | { args: string[] }, opts: Star
     env: { ...spawnEnv(), ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  if (child.pid) live.add(child.pid);
+  track(child.pid);
   const out = new LineCollector();
   const err = new LineCollector();
   child.stdout!.on("data", (c: Buffer) => out.push(c));
@@ -204,7 +195,7 @@ export async function startFerry(config: string | { args: string[] }, opts: Star
       done = true;
       out.finish();
       err.finish();
-      if (child.pid) live.delete(child.pid);
+      untrack(child.pid);
       exitInfo = info;
       cleanup();
       resolveExit(info);

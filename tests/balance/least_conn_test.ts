@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { LeastConn } from "../../lib/balance/mod.ts";
 import { type FakeServer, servers } from "./_fake_server.ts";
-import { mulberry32 } from "./_seeded_random.ts";
+import { mulberry32 } from "../_helpers/seeded_random.ts";
 
 const make = (seed = 7) => new LeastConn<FakeServer>({ random: mulberry32(seed) });
 

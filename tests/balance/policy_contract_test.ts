@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createPolicy, type PickContext, type Policy } from "../../lib/balance/mod.ts";
 import type { BalanceName } from "../../lib/config/types.ts";
 import { FakeServer, servers } from "./_fake_server.ts";
-import { mulberry32 } from "./_seeded_random.ts";
+import { mulberry32 } from "../_helpers/seeded_random.ts";
 
 interface Capabilities {
   /** Why the policy's traffic shares do not follow the weights, or null when they do. */
