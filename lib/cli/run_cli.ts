@@ -13,9 +13,6 @@ import { errorLog } from "../log/mod.ts";
 import { runtime } from "../runtime/mod.ts";
 import { type BoundListener, ListenError, type RunningServer, startServer } from "../server/start_server.ts";
 
-/** How long a stop waits for requests in flight before closing their connections. */
-const STOP_GRACE_MS = 10_000;
-
 export async function runCli(args: string[], signals: Signals): Promise<number> {
   const cmd = parseCli(args);
   switch (cmd.kind) {
@@ -69,8 +66,8 @@ async function run(config: Config, configPath: string | null, signals: Signals):
   printListeners(server.listeners);
   started(server);
   const sig = await signals.stopped();
-  errorLog(`${sig} received, stopping (up to ${STOP_GRACE_MS / 1000}s for requests in flight)`);
-  await server.stop(STOP_GRACE_MS);
+  errorLog(`${sig} received, stopping (up to ${server.shutdownTimeout / 1000}s for requests in flight)`);
+  await server.stop();
   return 0;
 }
 

@@ -53,6 +53,7 @@ export function quickConfig(listen: string, to: string[]): { config: Config } | 
       }],
       backends: new Map([[name, defaultBackend(name, servers)]]),
       log: { ...DEFAULTS.log },
+      shutdown_timeout: DEFAULTS.shutdown_timeout,
       source: COMMAND_LINE,
     },
   };

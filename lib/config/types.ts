@@ -26,6 +26,12 @@ export interface Config {
    * gives no TTL.
    */
   resolver?: HostPort;
+  /**
+   * How long a stop (SIGTERM, SIGINT) waits for requests and TCP tunnels in flight before it
+   * closes their connections, ms. Default 10s (nginx's `worker_shutdown_timeout`, HAProxy's
+   * `hard-stop-after`). The value of the running config applies, reloads included.
+   */
+  shutdown_timeout: number;
   /** The file the config came from, or `"<command line>"` for quick mode. */
   source: string;
 }
@@ -272,6 +278,7 @@ export const DEFAULTS = {
   respond: { status: 200, body: "" },
   redirect: { status: 302 },
   log: { access: "stdout" },
+  shutdown_timeout: 10_000,
 } as const;
 
 /** A backend with every setting at its default: quick mode's, and a base for tests. */

@@ -6,12 +6,12 @@ import type { Document, LineCounter } from "yaml";
 import type { ConfigError } from "./config_error.ts";
 import { readBackends } from "./_read_backend.ts";
 import { readListeners } from "./_read_listener.ts";
-import type { BackendRef } from "./_shared.ts";
+import { type BackendRef, readTimeout } from "./_shared.ts";
 import { Walk, type YamlValue } from "./_yaml_value.ts";
 import { IPV4, IPV6 } from "./_patterns.ts";
 import { type Config, DEFAULTS, type HostPort, type LogConfig } from "./types.ts";
 
-const ROOT_KEYS = ["log", "listeners", "backends", "resolver"];
+const ROOT_KEYS = ["log", "listeners", "backends", "resolver", "shutdown_timeout"];
 const LOG_KEYS = ["access"];
 
 export function validateConfig(
@@ -33,6 +33,7 @@ export function validateConfig(
     listeners: listenersValue === undefined ? [] : readListeners(listenersValue, refs),
     backends: readBackends(map?.get("backends")),
     log: readLog(map?.get("log")),
+    shutdown_timeout: readTimeout(map?.get("shutdown_timeout")) ?? DEFAULTS.shutdown_timeout,
     source: file,
   };
   const resolver = readResolver(map?.get("resolver"));

@@ -18,7 +18,7 @@ import { connectTo, failed, type ProbeResult, type ProbeTarget, timedOut } from 
 export interface HttpProbeOptions {
   /** Request target, origin-form: `/healthz?full=1`. */
   path: string;
-  /** Host header; default: the target's `address`. */
+  /** Host header; default: the target's `origin` (the config entry), else its `address`. */
   host?: string;
   /** Statuses that pass, as inclusive ranges. */
   expect: [number, number][];
@@ -41,7 +41,7 @@ const STATUS_LINE = /^HTTP\/1\.[01] ([1-9][0-9]{2})(?: [\t\x20-\x7e\x80-\xff]*)?
 
 /** Sends `GET opts.path` to `target` and checks the response status. Never throws. */
 export async function probeHttp(target: ProbeTarget, opts: HttpProbeOptions): Promise<ProbeResult> {
-  const host = opts.host ?? target.address;
+  const host = opts.host ?? target.origin ?? target.address;
   // A CR or LF here would split the request into something else (RFC 9112 §2.2): never send it.
   if (!/^[\x21-\x7e]+$/.test(opts.path)) return { ok: false, detail: `refusing to send path ${quote(opts.path)}: not a valid request target` };
   if (!/^[\x21-\x7e]+$/.test(host)) return { ok: false, detail: `refusing to send Host ${quote(host)}: not a valid host` };

@@ -4,8 +4,14 @@ import { type Conn, ConnError, runtime } from "../runtime/mod.ts";
 export interface ProbeTarget {
   hostname: string;
   port: number;
-  /** `host:port` as written in the config: the default Host header, and how logs name the server. */
+  /** `ip:port` (or `localhost:port`): how logs name the server. */
   address: string;
+  /**
+   * The config entry the server came from (`app.internal:8080` for each address of a name): the
+   * default Host header, so a server that routes by virtual host sees the name it is known by,
+   * not one of its addresses. Falls back to `address`.
+   */
+  origin?: string;
   /** How to reach the target, when it is not simply `hostname:port` (`localhost` tries both loopback families). */
   connect?(timeoutMs: number): Promise<Conn>;
 }

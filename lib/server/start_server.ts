@@ -32,8 +32,13 @@ export interface RunningServer {
   listeners: BoundListener[];
   /** Applies a new config; throws a ListenError (and keeps the old config) when a new port cannot be bound. */
   reload(config: Config): Promise<void>;
-  /** Stops accepting, then waits up to `graceMs` for open connections before closing them. */
-  stop(graceMs: number): Promise<void>;
+  /** The running config's `shutdown_timeout`, ms: how long `stop()` waits. */
+  readonly shutdownTimeout: number;
+  /**
+   * Stops accepting, then waits up to `shutdownTimeout` for open connections before closing
+   * them (and says so in the error log: what is cut must not vanish without a trace).
+   */
+  stop(): Promise<void>;
 }
 
 /** ferry cannot start: a port cannot be bound, or the access log cannot be opened (exit 1). */
@@ -52,6 +57,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const tracker = new ConnTracker();
   const budget = new FdBudget();
   let accessLog = openAccessLog(config.log.access);
+  let shutdownTimeout = config.shutdown_timeout;
   let backends = await buildBackends(config, new Map());
   let live: Live[];
   try {
@@ -65,6 +71,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
   return {
     get listeners() {
       return live.map(describe);
+    },
+    get shutdownTimeout() {
+      return shutdownTimeout;
     },
     async reload(next: Config) {
       const nextLog = next.log.access === accessLog.target ? accessLog : openAccessLog(next.log.access);
@@ -85,13 +94,21 @@ export async function startServer(config: Config): Promise<RunningServer> {
       live = nextLive;
       backends = nextBackends;
       accessLog = nextLog;
+      shutdownTimeout = next.shutdown_timeout;
     },
-    async stop(graceMs: number) {
+    async stop() {
       for (const l of live) l.listener.close();
       tracker.draining = true;
       tracker.closeIdle();
-      await tracker.waitAll(graceMs);
-      tracker.closeAll();
+      await tracker.waitAll(shutdownTimeout);
+      const busy = tracker.size;
+      if (busy > 0) {
+        const them = busy === 1 ? "1 connection" : `${busy} connections`;
+        errorLog(`stop: ${them} still busy after shutdown_timeout (${formatMs(shutdownTimeout)}): closing; the requests or tunnels on them are cut`);
+        tracker.closeAll();
+        // Give the cut exchanges a moment to write their access-log lines before the exit.
+        await tracker.waitAll(1_000);
+      }
       for (const b of backends.values()) b.stop();
       accessLog.flush();
     },
@@ -207,4 +224,9 @@ function describe({ cfg, listener }: Live): BoundListener {
 
 function formatAddr(hostname: string, port: number): string {
   return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+}
+
+/** `1500` → `1.5s`, `250` → `250ms`: a duration as a config would write it. */
+function formatMs(ms: number): string {
+  return ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`;
 }

@@ -29,6 +29,8 @@ export interface HostServer {
   targets: string[];
   /** `GET /health` requests received. */
   healthChecks: number;
+  /** The Host header of each `GET /health` request, in order. */
+  healthHosts: string[];
   /** Status `/health` answers with (default 200). */
   healthStatus: number;
   /** Status every other non-slow request answers with (default 200). */
@@ -98,6 +100,7 @@ export async function startHostServer(name: string, host: string, port = 0): Pro
     address: "",
     targets: [],
     healthChecks: 0,
+    healthHosts: [],
     healthStatus: 200,
     status: 200,
     held: [],
@@ -137,6 +140,7 @@ export async function startHostServer(name: string, host: string, port = 0): Pro
       let bytes: Buffer;
       if (req.target === "/health") {
         self.healthChecks++;
+        self.healthHosts.push(req.headers.find(([k]) => k.toLowerCase() === "host")?.[1] ?? "");
         bytes = serializeResponse(self.healthStatus, headers, `${name} health\n`);
       } else if (req.target.startsWith("/slow")) {
         self.targets.push(req.target);

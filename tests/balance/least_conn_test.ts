@@ -60,12 +60,20 @@ describe("LeastConn", () => {
     for (const a of ["a", "b", "c"]) assert.ok(Math.abs(got[a] / 3000 - 1 / 3) <= 0.05, `${a}: ${got[a]}`);
   });
 
-  it("breaks a tie between weighted servers at random too (1/1 vs 3/3)", () => {
+  it("breaks a tie between weighted servers by weight (1/1 vs 3/3 → 1:3, ±5 points of 4000)", () => {
     const list = servers({ a: 1, b: 3 });
     list[0].inflight = 1;
     list[1].inflight = 3;
-    const got = count(make(), list, 1000);
-    assert.ok(got.a > 350 && got.b > 350, `a ${got.a}, b ${got.b}`);
+    const got = count(make(), list, 4000);
+    assert.ok(Math.abs(got.a / 4000 - 0.25) <= 0.05, `a ${got.a}, b ${got.b}`);
+  });
+
+  it("shares idle servers by weight: 2:1:1 with nothing in flight gives 50 %, 25 %, 25 % (±5 points of 4000)", () => {
+    const list = servers({ a: 2, b: 1, c: 1 });
+    const got = count(make(), list, 4000);
+    for (const [a, want] of [["a", 0.5], ["b", 0.25], ["c", 0.25]] as const) {
+      assert.ok(Math.abs(got[a] / 4000 - want) <= 0.05, `${a}: ${got[a]} of 4000, expected ${want * 100} %`);
+    }
   });
 
   it("draws tie-breaks from the given random source (same seed, same picks)", () => {

@@ -30,9 +30,16 @@ describe("loadConfig() defaults", () => {
         ...DEFAULT_BACKEND,
       }]]),
       log: { access: "stdout" },
+      shutdown_timeout: 10_000,
       source: "config.yaml",
     };
     assert.deepEqual(configOf(MINIMAL), expected);
+  });
+
+  it("loadConfig() reads shutdown_timeout as a duration, 1ms to 596h", () => {
+    assert.equal(configOf(`shutdown_timeout: 1m30s\n${MINIMAL}`).shutdown_timeout, 90_000);
+    assert.deepEqual(messagesOf(`shutdown_timeout: 30\n${MINIMAL}`), ["shutdown_timeout: needs a unit, like \"30s\" or \"30ms\", got \"30\""]);
+    assert.deepEqual(messagesOf(`shutdown_timeout: 0s\n${MINIMAL}`), ["shutdown_timeout: must be from 1ms to 596h, got \"0s\""]);
   });
 
   it("loadConfig() names unnamed listeners by their 1-based position", () => {
@@ -380,7 +387,7 @@ const MESSAGES: [string, string, string][] = [
   [
     "unknown top-level key",
     `${MINIMAL}logs: {}\n`,
-    "logs: unknown key, expected one of: log, listeners, backends, resolver",
+    "logs: unknown key, expected one of: log, listeners, backends, resolver, shutdown_timeout",
   ],
   [
     "merge keys",

@@ -32,6 +32,7 @@ describe("quickConfig()", () => {
         ...DEFAULT_BACKEND,
       }]]),
       log: { access: "stdout" },
+      shutdown_timeout: 10_000,
       source: "<command line>",
     };
     assert.deepEqual(result.config, expected);

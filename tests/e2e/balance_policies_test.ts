@@ -310,7 +310,7 @@ describe(`balancing policies (${ferryLabel()})`, () => {
     assert.deepEqual(tally(names), { l1: 2, l2: 4, l3: 6 }, "who answered the clients");
   });
 
-  it("least_conn breaks ties at random when nothing is in flight (150 sequential requests spread evenly)", { timeout: 20_000 }, async () => {
+  it("least_conn breaks ties by weight when nothing is in flight (150 sequential requests over 1:2:3)", { timeout: 20_000 }, async () => {
     for (const b of s.lconn) b.hold = false;
     const before = s.lconn.map((b) => under(b, "/lconn").length);
     const client = new KeepAliveClient(port);
@@ -320,11 +320,14 @@ describe(`balancing policies (${ferryLabel()})`, () => {
     } finally {
       client.close();
     }
-    // Every pick is a three-way tie (0 in flight), so weights play no part: uniform, 50 ± 29 (5 sd).
+    // Every pick is a three-way tie (0 in flight), broken in proportion to weight 1:2:3:
+    // expected 25, 50, 75 of 150, each within 5 standard deviations (23, 29, 31).
     const got = tally(seq);
+    const expected = [[25, 23], [50, 29], [75, 31]];
     for (const [i, b] of s.lconn.entries()) {
       const c = got[b.name] ?? 0;
-      assert.ok(c >= 21 && c <= 79, `${b.name} got ${c} of 150 tied picks, expected 50 ± 29: ${JSON.stringify(got)}`);
+      const [mean, band] = expected[i];
+      assert.ok(Math.abs(c - mean) <= band, `${b.name} got ${c} of 150 tied picks, expected ${mean} ± ${band}: ${JSON.stringify(got)}`);
       assert.equal(under(b, "/lconn").length - before[i], c, `${b.name} received a different count than the client saw`);
     }
   });

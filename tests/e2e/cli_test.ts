@@ -215,6 +215,43 @@ backends:
       }
     });
 
+    it("SIGTERM cuts what is still busy after shutdown_timeout, and says so", { timeout: 20_000 }, async () => {
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      const slow = await httpBackend(async () => {
+        await released;
+        return { status: 200, body: "too late" };
+      });
+      const ferry = await startFerry(`
+shutdown_timeout: 300ms
+listeners:
+  - name: web
+    listen: "127.0.0.1:0"
+    backend: slow
+backends:
+  slow:
+    servers: [ "${slow.address}" ]
+`);
+      const c = await connectRaw(ferry.ports.web);
+      try {
+        await c.send("GET /cut HTTP/1.1\r\nHost: a\r\n\r\n");
+        await slow.waitForRequests(1);
+        const errLines = ferry.stderr.length;
+        ferry.signal("SIGTERM");
+        await ferry.waitForLine(/^ferry: SIGTERM received, stopping \(up to 0\.3s for requests in flight\)$/, { stream: "stderr", from: errLines });
+        await ferry.waitForLine(/^ferry: stop: 1 connection still busy after shutdown_timeout \(300ms\): closing; the requests or tunnels on them are cut$/, { stream: "stderr", from: errLines });
+        // The client sees its connection end without a response.
+        assert.equal((await c.readToEnd()).length, 0);
+        const exit = await ferry.exited;
+        assert.equal(exit.code, 0, ferry.output());
+      } finally {
+        release();
+        c.close();
+        await ferry.stop();
+        await slow.close();
+      }
+    });
+
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
       it(`${signal} stops ferry gracefully with exit code 0`, { timeout: 20_000 }, async () => {
         const ferry = await startFerry(`

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import dns from "node:dns";
 import { type Ferry, ferryLabel, startFerry } from "../_helpers/ferry.ts";
 import { type DnsServer, startDnsServer } from "../_helpers/dns_server.ts";
-import { type HostServer, startHostServer, startHostServers } from "../_helpers/reload_backends.ts";
+import { type HostServer, startHostServer, startHostServers, untilHosts } from "../_helpers/reload_backends.ts";
 import { askBackend, pollUntil, startSlowRequestOn } from "../_helpers/reload_client.ts";
 import { request } from "../_helpers/raw_http.ts";
 
@@ -77,15 +77,21 @@ const THREE = [
 ];
 
 describe(`DNS-named servers (${ferryLabel()})`, () => {
-  it("sends requests to every address a name resolves to, in turn", { timeout: 30_000 }, async () => {
+  it("sends requests to every address a name resolves to, in turn; health checks carry the name as Host", { timeout: 30_000 }, async () => {
     await withDns(THREE.slice(0, 2), async (dnsServer, [two, three]) => {
       dnsServer.set("app.test", { a: ["127.0.0.2", "127.0.0.3"] });
-      await withFerry(appConfig(dnsServer.port, `resolve_interval: 1s\nservers: [ "app.test:${two.port}" ]`), async (ferry) => {
+      const backend = `resolve_interval: 1s\nservers: [ "app.test:${two.port}" ]\nhealth: { path: /health, interval: 100ms }`;
+      await withFerry(appConfig(dnsServer.port, backend), async (ferry) => {
         const seq: string[] = [];
         for (let i = 0; i < 6; i++) seq.push(await askBackend(ferry.ports.web, `/rr/${i}`));
         assert.deepEqual(count(seq), { two: 3, three: 3 }, `sequence: ${seq}`);
         for (let i = 1; i < seq.length; i++) assert.notEqual(seq[i], seq[i - 1], `not alternating: ${seq}`);
         assert.equal(two.targets.length + three.targets.length, 6);
+        // A server that routes by virtual host must see the name it is known by, not its address.
+        await untilHosts(() => two.healthHosts.length > 0 && three.healthHosts.length > 0, "a health check on each address");
+        for (const s of [two, three]) {
+          assert.deepEqual(new Set(s.healthHosts), new Set([`app.test:${two.port}`]), `${s.name}'s health checks`);
+        }
       });
     });
   });

@@ -45,6 +45,18 @@ describe("probeHttp", () => {
     );
   });
 
+  it("sends the server's config entry as Host when it has one (a DNS name stands for its addresses)", async () => {
+    const server = await probeServer({ reply: response("200 OK") });
+    try {
+      const r = await probeHttp({ ...server.target, origin: "app.internal:9001" }, OPTS);
+      assert.equal(r.ok, true, r.detail);
+      await server.until(() => server.open === 0, "the probe connection to close");
+      assert.match(server.received[0].toString("latin1"), /\r\nHost: app\.internal:9001\r\n/);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("fails on 503 and says which statuses were expected", async () => {
     const r = await probeAgainst({ reply: response("503 Service Unavailable") });
     assert.equal(r.ok, false);
