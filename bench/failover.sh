@@ -237,7 +237,7 @@ run_one() { # $1 = runtime, $2 = passive|active, $3 = retries ("default" or a nu
     active_down="${active_down:-never} ms after the kill"
   fi
   local up_line up="-"
-  up_line=$(awk -v k="$restart_ms" -v s="server \"127.0.0.1:$pb\" is up" '$1 >= k && index($0, s) { print; exit }' "$dir/ferry.err")
+  up_line=$(awk -v k="$restart_ms" -v s="server \"127.0.0.1:$pb\" is up: health check" '$1 >= k && index($0, s) { print; exit }' "$dir/ferry.err")
   [ -z "$up_line" ] || up=$((${up_line%% *} - listen2))
   # Every request ferry fails is logged as "web: ...": grouped into bursts (a gap of 500 ms
   # starts a new one), as "ms after the kill:count", they show when clients got errors.

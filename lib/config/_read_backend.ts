@@ -3,7 +3,7 @@ import { parseHashKey } from "../balance/hash_key.ts";
 import { TOKEN } from "./_patterns.ts";
 import { hostKey } from "./parse_host_port.ts";
 import { readHealth, readPassive } from "./_read_health.ts";
-import { isValidName, MAX_TIMEOUT_MS, nameMessage, readTimeout } from "./_shared.ts";
+import { type HttpOnlySetting, isValidName, MAX_TIMEOUT_MS, nameMessage, readTimeout } from "./_shared.ts";
 import { quote, type YamlMap, type YamlValue } from "./_yaml_value.ts";
 import {
   type BackendConfig,
@@ -41,7 +41,8 @@ const STICKY_KEYS = ["cookie"];
 const BALANCE_NAMES: readonly BalanceName[] = ["round_robin", "least_conn", "random_two", "ip_hash", "hash", "first"];
 const MAX_CONNS = 1_000_000;
 
-export function readBackends(value: YamlValue | undefined): Map<string, BackendConfig> {
+/** `httpOnly` collects the settings that need HTTP traffic, to be judged against the listeners. */
+export function readBackends(value: YamlValue | undefined, httpOnly: HttpOnlySetting[]): Map<string, BackendConfig> {
   const backends = new Map<string, BackendConfig>();
   const map = value?.map(null);
   if (map === undefined) return backends;
@@ -49,12 +50,12 @@ export function readBackends(value: YamlValue | undefined): Map<string, BackendC
     if (!isValidName(name)) {
       entry.walk.report(map.keyOffset(name), entry.path, nameMessage(name));
     }
-    backends.set(name, readBackend(name, entry));
+    backends.set(name, readBackend(name, entry, httpOnly));
   }
   return backends;
 }
 
-function readBackend(name: string, value: YamlValue): BackendConfig {
+function readBackend(name: string, value: YamlValue, httpOnly: HttpOnlySetting[]): BackendConfig {
   const map = value.map(BACKEND_KEYS);
   const defaults = DEFAULTS.backend;
   const maxConnsValue = map?.get("max_conns");
@@ -90,12 +91,20 @@ function readBackend(name: string, value: YamlValue): BackendConfig {
   if (health) backend.health = health;
   // An invalid balance was reported already; judging hash_key against the fallback would only add noise.
   if (balanceValue === undefined || balanceName !== undefined) {
-    const hashKey = readHashKey(map?.get("hash_key"), balance);
-    if (hashKey) backend.hash_key = hashKey;
-    else if (balance === "hash" && !map?.has("hash_key")) balanceValue!.fail(`needs hash_key (header:NAME, cookie:NAME, query:NAME or path), got "hash"`);
+    const hashKeyValue = map?.get("hash_key");
+    const hashKey = readHashKey(hashKeyValue, balance);
+    if (hashKey) {
+      backend.hash_key = hashKey;
+      // Every hash_key names a part of a request (header, cookie, query, path); ip_hash is the TCP form.
+      httpOnly.push({ backend: name, at: hashKeyValue!, why: "TCP has no request to take the key from, use balance: ip_hash" });
+    } else if (balance === "hash" && !map?.has("hash_key")) balanceValue!.fail(`needs hash_key (header:NAME, cookie:NAME, query:NAME or path), got "hash"`);
   }
-  const sticky = readSticky(map?.get("sticky"));
-  if (sticky) backend.sticky = sticky;
+  const stickyValue = map?.get("sticky");
+  const sticky = readSticky(stickyValue);
+  if (sticky) {
+    backend.sticky = sticky;
+    httpOnly.push({ backend: name, at: stickyValue!, why: "cookies need HTTP" });
+  }
   return backend;
 }
 
@@ -127,6 +136,11 @@ function readSticky(value: YamlValue | undefined): { cookie: string } | undefine
 /** A count, or `auto` (the default: every other server once). */
 function readRetries(value: YamlValue | undefined): number | "auto" {
   if (value === undefined || (value.isText() && value.text() === "auto")) return DEFAULTS.backend.retries;
+  // A number gets int()'s own message (range, or digits); anything else is told both forms.
+  if (!value.isNumber()) {
+    value.fail(`must be "auto" or an integer from 0 to 100, ${value.got()}`);
+    return DEFAULTS.backend.retries;
+  }
   return value.int(0, 100) ?? DEFAULTS.backend.retries;
 }
 

@@ -23,11 +23,11 @@ const LIMIT_KEYS = [
   "max_conns",
   "max_conns_per_ip",
 ];
-const TIMEOUT_KEYS = ["header", "keepalive", "send", "body", "tcp_idle"];
+const TIMEOUT_KEYS = ["header", "keepalive", "send", "body", "tunnel_idle", "tcp_idle"];
 const MODES: readonly ListenerMode[] = ["http", "tcp"];
 
 /** Which mode each setting means something in; setting it in the other mode is a mistake. */
-const HTTP_ONLY_TIMEOUTS = ["header", "keepalive", "send", "body"];
+const HTTP_ONLY_TIMEOUTS = ["header", "keepalive", "send", "body", "tunnel_idle"];
 const HTTP_ONLY_LIMITS = ["max_request_line", "max_head_size", "max_headers", "max_body_size", "max_keepalive_requests"];
 const TCP_ONLY_TIMEOUTS = ["tcp_idle"];
 
@@ -111,7 +111,7 @@ function readTcpTarget(map: YamlMap, listener: ListenerConfig, refs: BackendRef[
     return;
   }
   listener.backend = value.text();
-  if (listener.backend !== undefined) refs.push({ name: listener.backend, at: value });
+  if (listener.backend !== undefined) refs.push({ name: listener.backend, at: value, mode: "tcp" });
 }
 
 /**
@@ -153,7 +153,7 @@ function readRoutes(map: YamlMap, refs: BackendRef[]): RouteConfig[] {
     }
     const backend = backendValue.text();
     if (backend !== undefined) {
-      refs.push({ name: backend, at: backendValue });
+      refs.push({ name: backend, at: backendValue, mode: "http" });
       routes.push({ path: DEFAULTS.route.path, action: { type: "proxy", backend } });
     }
   }
@@ -200,6 +200,7 @@ function readTimeouts(value: YamlValue | undefined, mode: ListenerMode): Listene
     keepalive: readTimeout(map?.get("keepalive")) ?? defaults.keepalive,
     send: readTimeout(map?.get("send")) ?? defaults.send,
     body: readTimeout(map?.get("body")) ?? defaults.body,
+    tunnel_idle: readTimeout(map?.get("tunnel_idle")) ?? defaults.tunnel_idle,
     tcp_idle: readTimeout(map?.get("tcp_idle")) ?? defaults.tcp_idle,
   };
 }

@@ -68,7 +68,7 @@ function readAction(route: YamlMap, refs: BackendRef[]): RouteAction | undefined
 function readProxy(value: YamlValue, refs: BackendRef[]): RouteAction | undefined {
   const backend = value.text();
   if (backend === undefined) return undefined;
-  refs.push({ name: backend, at: value });
+  refs.push({ name: backend, at: value, mode: "http" });
   return { type: "proxy", backend };
 }
 

@@ -1,11 +1,26 @@
 /** Small readers used by more than one part of the validator. */
 import { NAME } from "./_patterns.ts";
 import { quote, type YamlValue } from "./_yaml_value.ts";
+import type { ListenerMode } from "./types.ts";
 
 /** A place that names a backend, checked once all backends are known. */
 export interface BackendRef {
   name: string;
   at: YamlValue;
+  /** The mode of the listener the reference is in: what kind of traffic reaches the backend through it. */
+  mode: ListenerMode;
+}
+
+/**
+ * A backend setting that only HTTP traffic can use, checked once it is known which listeners
+ * send traffic to the backend: on a backend that only tcp listeners use, it would be silently
+ * ignored.
+ */
+export interface HttpOnlySetting {
+  backend: string;
+  at: YamlValue;
+  /** Why TCP cannot use it, for the message: `cookies need HTTP`. */
+  why: string;
 }
 
 /**

@@ -6,9 +6,9 @@
  */
 import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node } from "yaml";
 import type { ConfigError } from "./config_error.ts";
-import { parseDuration } from "./parse_duration.ts";
+import { DURATION_FORMS, parseDuration, parseDurationFraction } from "./parse_duration.ts";
 import { type AddressUse, parseHostPort } from "./parse_host_port.ts";
-import { parseSize } from "./parse_size.ts";
+import { parseSize, SIZE_FORMS } from "./parse_size.ts";
 import type { HostPort } from "./types.ts";
 
 /** Shared state of one validation run: where errors go and how offsets become lines. */
@@ -163,13 +163,16 @@ export class YamlValue {
 
   /**
    * A duration string (`"5s"`) in milliseconds, within [min, max]; `limits` is for the message.
-   * A bare `0` needs no unit: it is 0 where 0 is allowed, and out of range elsewhere.
+   * A bare `0` needs no unit: it is 0 where 0 is allowed, and out of range elsewhere. The range
+   * is judged before wholeness, so `"0.5ms"` where the least is 1ms gets the range.
    */
   duration(min: number, max: number, limits: string): number | undefined {
     const bareZero = this.isText() && this.text() === "0";
-    const ms = bareZero ? 0 : this.parsed(parseDuration);
-    if (ms === undefined || (ms >= min && ms <= max)) return ms;
-    return this.fail(`must be from ${limits}, ${this.got()}`);
+    const ms = bareZero ? 0 : this.parsed(parseDurationFraction, DURATION_FORMS);
+    if (ms === undefined) return undefined;
+    if (ms < min || ms > max) return this.fail(`must be from ${limits}, ${this.got()}`);
+    // In range but not whole ("1.5ms"): parseDuration's own message says so.
+    return Number.isInteger(ms) ? ms : this.parsed(parseDuration, DURATION_FORMS);
   }
 
   /**
@@ -180,14 +183,20 @@ export class YamlValue {
     if (this.isMiswrittenNumber()) {
       return this.fail(`must be a whole number of bytes written in digits, like 512, or a size like "64KiB", ${this.got()}`);
     }
-    const bytes = this.parsed(parseSize);
+    const bytes = this.parsed(parseSize, SIZE_FORMS);
     if (bytes === undefined || (bytes >= min && bytes <= max)) return bytes;
     return this.fail(`must be from ${limits}, ${this.got()}`);
   }
 
   /** A `host:port` address. */
   address(use: AddressUse): HostPort | undefined {
-    return this.parsed((text) => parseHostPort(text, use));
+    const example = use === "listen" ? '":8080"' : '"127.0.0.1:8080"';
+    return this.parsed((text) => parseHostPort(text, use), `a host:port address like ${example}`);
+  }
+
+  /** True for a value that is a number, however written (`2`, `"2"`, `2.0`, `-1`): not a word, null or a mapping. */
+  isNumber(): boolean {
+    return !Number.isNaN(this.integer());
   }
 
   /**
@@ -207,15 +216,19 @@ export class YamlValue {
     return /^[+-]?\.?\d/.test(node.value) ? MISWRITTEN : NaN;
   }
 
-  /** Runs one of the string parsers, which throw messages that already quote the value. */
-  private parsed<T>(parse: (text: string) => T): T | undefined {
+  /**
+   * Runs one of the string parsers, which throw messages that already quote the value.
+   * `forms` says what the value may look like, for one that is no string or number at all
+   * (`null`, `true`, a mapping): "must be a string" would be wrong where a number is fine too.
+   */
+  private parsed<T>(parse: (text: string) => T, forms: string): T | undefined {
     const node = this.node;
     let text: string | undefined;
     if (isScalar(node)) {
       if (typeof node.value === "string") text = node.value;
       else if (typeof node.value === "number") text = node.source ?? String(node.value);
     }
-    if (text === undefined) return this.fail(`must be a string, ${this.got()}`);
+    if (text === undefined) return this.fail(`must be ${forms}, ${this.got()}`);
     try {
       return parse(text);
     } catch (error) {

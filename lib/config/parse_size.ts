@@ -13,7 +13,7 @@ export function parseSize(text: string): number {
   const match = /^(\d+)(?: ?([A-Za-z]+))?$/.exec(text);
   if (match === null) {
     if (text.startsWith("-")) throw new RangeError(`must not be negative, ${got}`);
-    throw new RangeError(`must be a size like "64KiB", "1MiB" or "512B", ${got}`);
+    throw new RangeError(`must be ${SIZE_FORMS}, ${got}`);
   }
   const [, amount, unit = ""] = match;
   if (unit === "" && /^0\d/.test(amount)) {
@@ -28,6 +28,9 @@ export function parseSize(text: string): number {
   if (!Number.isSafeInteger(bytes)) throw new RangeError(`is too large, ${got}`);
   return bytes;
 }
+
+/** What a size looks like, for messages about a value that is none: a plain integer is one too. */
+export const SIZE_FORMS = 'a size like "64KiB" or a number of bytes';
 
 const UNITS: ReadonlyMap<string, number> = new Map([
   ["B", 1],

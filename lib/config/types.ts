@@ -109,6 +109,12 @@ export interface ListenerTimeouts {
    * gets 408 (when no response has started) and the connection is closed. Default 60s.
    */
   body: number;
+  /**
+   * HTTP: once a request was upgraded (a 101 response, such as a WebSocket), how long the
+   * connection may go with no bytes in either direction before ferry closes both sides
+   * (HAProxy's `timeout tunnel`). Default 1h.
+   */
+  tunnel_idle: number;
   /** TCP mode: a tunnel with no bytes in either direction for this long is closed. Default 1h. */
   tcp_idle: number;
 }
@@ -255,7 +261,7 @@ export const DEFAULTS = {
       max_conns: 10_000,
       max_conns_per_ip: 1000,
     },
-    timeouts: { header: 10_000, keepalive: 60_000, send: 60_000, body: 60_000, tcp_idle: 3_600_000 },
+    timeouts: { header: 10_000, keepalive: 60_000, send: 60_000, body: 60_000, tunnel_idle: 3_600_000, tcp_idle: 3_600_000 },
   },
   backend: {
     balance: "round_robin" as BalanceName,

@@ -61,18 +61,24 @@ export class PassiveHealth {
     if (this.#probation && this.#trial === null && !this.isDown()) this.#trial = { failed: false };
   }
 
-  /** A request ended (after its failures, if any, were recorded); true when a failed trial marked the server down again. */
-  end(): boolean {
+  /**
+   * A request ended (after its failures, if any, were recorded). Returns the transition it
+   * caused, if it was the trial: `"up"` when the trial went well (the server is fully back,
+   * news worth a log line, since nothing else says the mark is over), `"down"` when a failed
+   * trial marked the server down again, else null (also for a trial whose failure reached
+   * `max_fails`: `recordFailure()` reported that mark already).
+   */
+  end(): "up" | "down" | null {
     const trial = this.#trial;
-    if (trial === null) return false;
+    if (trial === null) return null;
     this.#trial = null;
     if (!trial.failed) {
       this.#probation = false;
-      return false;
+      return "up";
     }
-    if (this.isDown()) return false;
+    if (this.isDown()) return null;
     this.#markDown(this.#now());
-    return true;
+    return "down";
   }
 
   #markDown(now: number): void {

@@ -37,7 +37,7 @@ const MAX_INTERIM = 32;
  * RFC 9112 §4: HTTP-version SP 3DIGIT SP [reason-phrase]. The SP before an empty reason is
  * often left out; that form is unambiguous and accepted, as by the proxy's parser.
  */
-const STATUS_LINE = /^HTTP\/1\.[01] ([1-9][0-9]{2})(?: [\t\x20-\x7e\x80-\xff]*)?$/;
+const STATUS_LINE = /^HTTP\/1\.[01] ([1-5][0-9]{2})(?: [\t\x20-\x7e\x80-\xff]*)?$/;
 
 /** Sends `GET opts.path` to `target` and checks the response status. Never throws. */
 export async function probeHttp(target: ProbeTarget, opts: HttpProbeOptions): Promise<ProbeResult> {

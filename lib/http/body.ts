@@ -6,7 +6,10 @@
  * Chunked bodies are forwarded as chunked, byte for byte, extensions and trailers included
  * (RFC 9112 §7.1): ferry checks the framing but does not rewrite it. Only for an HTTP/1.0 client,
  * which cannot receive chunked coding (RFC 9112 §7.1: "MUST NOT send chunked to a 1.0 recipient"),
- * is the body decoded and delimited by closing the connection.
+ * is the body decoded and delimited by closing the connection. The other way round, a body that
+ * the server delimits by closing is sent to an HTTP/1.1 client chunked (RFC 9112 §7.1 lets an
+ * intermediary apply it): the end of the body is then marked by the last chunk, which ferry sends
+ * only after a clean end, so a server that dies mid-body can never look like one that finished.
  */
 import { ProxyError } from "../errors.ts";
 import type { BufReader } from "../net/reader.ts";
@@ -24,6 +27,8 @@ const MAX_TRAILER_FIELDS = 100;
 /** Pieces smaller than this are batched into one write; larger ones are written as they are. */
 const BATCH = 16 * 1024;
 const CRLF = new Uint8Array([13, 10]);
+/** last-chunk and an empty trailer section (RFC 9112 §7.1). */
+const LAST_CHUNK = new Uint8Array([48, 13, 10, 13, 10]);
 
 export interface CopyOptions {
   /** Where the bytes go; null discards them (a body nobody will read, still framed-checked). */
@@ -44,6 +49,8 @@ export interface CopyOptions {
   prefix?: Uint8Array;
   /** Decode chunked coding instead of forwarding it (for HTTP/1.0 clients). */
   dechunk?: boolean;
+  /** Encode a body delimited by close with chunked coding (for HTTP/1.1 clients). */
+  enchunk?: boolean;
   /**
    * Called when the copier starts waiting on the source, and when that wait ends: a read
    * timeout must only count time spent waiting for the source, never time spent blocked on a
@@ -97,9 +104,15 @@ async function copyUntilClose(src: BufReader, out: Output, opts: CopyOptions): P
   let n = 0;
   for (;;) {
     const chunk = await readSrc(src, Infinity, opts);
-    if (chunk === null) return n;
+    if (chunk === null) {
+      // The server's orderly close is the end of the body (RFC 9112 §6.3 rule 8); a reset
+      // threw above, and then the last chunk is never sent.
+      if (opts.enchunk) await out.add(LAST_CHUNK, src);
+      return n;
+    }
     n += chunk.length;
-    await out.add(chunk, src);
+    if (opts.enchunk) await out.addChunk(chunk, src);
+    else await out.add(chunk, src);
   }
 }
 
@@ -131,6 +144,9 @@ async function copyChunked(src: BufReader, out: Output, opts: CopyOptions): Prom
     const end = await readLineSrc(src, 0, "chunk data terminator", opts);
     if (end.length !== 0) throw opts.srcError("chunk data not followed by CRLF", undefined, true);
     if (raw) await out.add(CRLF, src);
+    // Decoding, the chunk's data was added while its CRLF was still buffered, so nothing flushed
+    // it: flush now if the next read may wait, or a stream to an HTTP/1.0 client stalls here.
+    else if (src.buffered === 0) await out.flush();
   }
   // Trailer section (RFC 9112 §7.1.2), then the final CRLF.
   // Each field line is checked before it is forwarded: RFC 9110 §5.5 lets a recipient of an
@@ -221,6 +237,19 @@ class Output {
       if (this.#used >= BATCH) await this.flush();
     }
     if (src.buffered === 0) await this.flush();
+  }
+
+  /** Adds `p` as one chunk of chunked coding: size line, data, CRLF. */
+  async addChunk(p: Uint8Array, src: BufReader): Promise<void> {
+    if (!this.#dst || p.length === 0) return;
+    const size = p.length.toString(16);
+    const line = new Uint8Array(size.length);
+    for (let i = 0; i < size.length; i++) line[i] = size.charCodeAt(i);
+    this.#append(line);
+    this.#append(CRLF);
+    this.#append(p);
+    this.#append(CRLF);
+    if (this.#used >= BATCH || src.buffered === 0) await this.flush();
   }
 
   async addLine(line: Uint8Array, src: BufReader): Promise<void> {

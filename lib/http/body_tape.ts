@@ -59,6 +59,7 @@ export class BodyTape {
       },
       closeWrite: () => conn.closeWrite(),
       close: () => conn.close(),
+      abort: () => conn.abort(),
     };
   }
 }

@@ -22,6 +22,7 @@ import { parseResponseHead, type ResponseHead, responseFraming } from "./parse_r
 import type { RequestHead } from "./parse_request.ts";
 import { serializeResponseHead } from "./serialize.ts";
 import { tunnel } from "../net/pipe.ts";
+import { upgradeRefusal } from "./upgrade_refusal.ts";
 
 /** Most 1xx responses relayed before the final one. */
 const MAX_INTERIM_RESPONSES = 32;
@@ -53,6 +54,8 @@ export interface ProxyContext {
   sendTimeoutMs: number;
   /** Longest wait for the next piece of the request body (the listener's `timeouts.body`), ms. */
   bodyTimeoutMs: number;
+  /** Longest silence in both directions of an upgraded connection (the listener's `timeouts.tunnel_idle`), ms. */
+  tunnelIdleMs: number;
   /** Most payload bytes a request body may carry (the listener's `limits.max_body_size`); 0 = no limit. */
   maxBodySize: number;
   /** Reports a failure worth an operator's attention (error log). */
@@ -167,7 +170,7 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
   let res: ResponseHead;
   let interims = 0;
   for (;;) {
-    const got = await upReader.readHead(limits.max_head_size, limits.max_head_size).catch(() => null);
+    const got = await upReader.readHead(limits.max_head_size, limits.max_head_size, { skipEmptyLines: false }).catch(() => null);
     responding();
     const timedOut = responseDeadline.expired;
     if (body.error) {
@@ -234,13 +237,16 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
 
   // Keep-alive towards the client (RFC 9112 §9.3): the client asked for it, and the body's end
   // can be seen without closing. A chunked body cannot be sent to an HTTP/1.0 client (RFC 9112
-  // §7.1), so it is decoded and delimited by closing.
+  // §7.1), so it is decoded and delimited by closing. A body the server delimits by closing goes
+  // to an HTTP/1.1 client chunked, so that a server dying mid-body shows as a missing last chunk
+  // (a close alone would look like the end) and the client connection can stay open.
   const dechunk = framing.kind === "chunked" && req.version === "HTTP/1.0";
-  let clientKeep = req.keepAlive && framing.kind !== "close" && !dechunk;
+  const enchunk = framing.kind === "close" && req.version === "HTTP/1.1";
+  let clientKeep = req.keepAlive && (framing.kind !== "close" || enchunk) && !dechunk;
   // If the request body is still unread, the next request cannot be found in the stream.
   if (!body.done) clientKeep = false;
   if (backend.config.passive.fail_status.includes(res.status)) backend.reportFailure(server, `status ${res.status}`);
-  const fields = responseFields(res, framing, dechunk, clientKeep, req);
+  const fields = responseFields(res, framing, dechunk, enchunk, clientKeep, req);
   fields.push(...a.addFields);
   const resHead = serializeResponseHead("HTTP/1.1", res.status, res.reason, fields);
 
@@ -249,6 +255,7 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
     await sendResponse(upReader, framing, resHead, {
       dst: client,
       dechunk,
+      enchunk,
       srcError: (m, cause, malformed) => {
         if (malformed) return new ProxyError("upstream_bad_response", `upstream "${server.address}": ${m}`, { cause });
         // The deadline closed the connection: that is why the body "ended", and the log must say so.
@@ -272,8 +279,9 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
     // still get an honest error page.
     if (!progress.written && err.side === "upstream") return giveUp(err);
     // The head is out: the only honest signal left is to abort the connection, so the client
-    // never takes a truncated body for a complete one.
-    client.close();
+    // never takes a truncated body for a complete one (a reset where the runtime can send one:
+    // to an HTTP/1.0 client, whose body ends where the connection ends, a FIN would say "done").
+    client.abort();
     if (err.side === "upstream") ctx.report(err.message);
     // nginx logs this too ("client timed out"): a client that stopped reading is worth knowing about.
     else if (err.cause instanceof WriteStalledError) ctx.report(`client ${ctx.clientIp} accepted nothing for ${err.cause.timeoutMs} ms (timeouts.send): connection closed`);
@@ -331,11 +339,11 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /** The response fields sent to the client. */
-function responseFields(res: ResponseHead, framing: Framing, dechunk: boolean, keepAlive: boolean, req: RequestHead): Fields {
+function responseFields(res: ResponseHead, framing: Framing, dechunk: boolean, enchunk: boolean, keepAlive: boolean, req: RequestHead): Fields {
   let fields = appendVia(stripHopByHop(res.fields, "response"), res.version.slice(5));
   if (framing.kind === "length") fields = set(fields, "Content-Length", String(framing.length));
   else if (framing.kind === "none") fields = bodilessLength(fields, res, req.method);
-  if (framing.kind === "chunked" && !dechunk) fields.push(["Transfer-Encoding", "chunked"]);
+  if ((framing.kind === "chunked" && !dechunk) || enchunk) fields.push(["Transfer-Encoding", "chunked"]);
   if (dechunk) fields = removeAll(fields, new Set(["content-length", "trailer"]));
   if (!keepAlive) fields.push(["Connection", "close"]);
   else if (req.version === "HTTP/1.0") fields.push(["Connection", "keep-alive"]);
@@ -373,10 +381,13 @@ async function upgrade(
   res: ResponseHead,
   body: RequestBody,
 ): Promise<Exchange> {
-  if (!ctx.req.upgrade) {
+  const refusal = !ctx.req.upgrade
+    ? "switched protocols without being asked to"
+    : upgradeRefusal(ctx.req.upgrade, res.fields.filter(([n]) => n.toLowerCase() === "upgrade").map(([, v]) => v).join(", "));
+  if (refusal) {
     up.close();
     body.cancel();
-    const err = new ProxyError("upstream_bad_response", `upstream "${server.address}" switched protocols without being asked to`);
+    const err = new ProxyError("upstream_bad_response", `upstream "${server.address}" ${refusal}`);
     return { kind: "failed", failure: { err, reached: true, bodyDone: body.done, stale: false, serverFault: true } };
   }
   await body.settled;
@@ -385,7 +396,7 @@ async function upgrade(
     return { kind: "done", outcome: failed(body.error, false) };
   }
   const fields = appendVia(stripHopByHop(res.fields, "response"), res.version.slice(5));
-  const protocol = res.fields.find(([n]) => n.toLowerCase() === "upgrade")?.[1] ?? ctx.req.upgrade;
+  const protocol = res.fields.filter(([n]) => n.toLowerCase() === "upgrade").map(([, v]) => v).join(", ");
   fields.push(["Connection", "upgrade"], ["Upgrade", protocol]);
   try {
     await writeAll(ctx.client, serializeResponseHead("HTTP/1.1", 101, res.reason, fields));
@@ -395,7 +406,7 @@ async function upgrade(
   }
   const clientAhead = ctx.reader.buffered ? ctx.reader.take(ctx.reader.buffered).slice() : undefined;
   const upAhead = upReader.buffered ? upReader.take(upReader.buffered).slice() : undefined;
-  await tunnel(ctx.client, up, { aHead: clientAhead, bHead: upAhead });
+  await tunnel(ctx.client, up, { aHead: clientAhead, bHead: upAhead, idleMs: ctx.tunnelIdleMs });
   return { kind: "done", outcome: { status: 101, bytes: 0, upstream: server.address, keepAlive: false, upgraded: true } };
 }
 

@@ -63,6 +63,11 @@ export function parseRequestHead(head: Uint8Array, limits: RequestLimits): Reque
 
   if (method === "CONNECT") throw new ProxyError("not_implemented", "CONNECT is not supported");
   const form = parseTarget(method, target);
+  // RFC 3986 §3.3: a path is pchars and "/"; `\ " < > ^ ` { | }` are none of them, and browsers
+  // percent-encode them in paths. Refused there (not in the query, where clients do send
+  // `{ } | ^` raw), since backends read them differently: some take "\" for "/", which would
+  // let `/x\..\admin` reach /admin past a route that ferry matched as something else.
+  if (/["<>\\^`{|}]/.test(form.path)) throw bad(`invalid character in request path ${quote(form.path)}`);
 
   // RFC 9112 §3.2: a 1.1 request without Host, or with more than one, gets 400.
   const hosts = getAll(fields, "host");
@@ -72,7 +77,7 @@ export function parseRequestHead(head: Uint8Array, limits: RequestLimits): Reque
   if (hostField !== undefined && !isValidAuthority(hostField, true)) throw bad(`invalid Host ${quote(hostField)}`);
   // RFC 9112 §3.2.2: with an absolute-form target the authority in it wins; one that
   // disagrees with Host is refused, since the backend might route by either.
-  if (form.authority !== undefined && hostField !== undefined && hostField.toLowerCase() !== form.authority.toLowerCase()) {
+  if (form.authority !== undefined && hostField !== undefined && !sameAuthority(hostField, form.authority, form.scheme!)) {
     throw bad(`Host ${quote(hostField)} does not match the request target's authority ${quote(form.authority)}`);
   }
   const authority = form.authority ?? hostField ?? "";
@@ -124,6 +129,8 @@ interface TargetForm {
   forwardTarget: string;
   path: string;
   authority?: string;
+  /** The absolute-form's scheme, lower-cased. */
+  scheme?: string;
 }
 
 /** RFC 9112 §3.2: origin-form, absolute-form or asterisk-form (authority-form is CONNECT's). */
@@ -139,7 +146,21 @@ function parseTarget(method: string, target: string): TargetForm {
   if (!isValidAuthority(authority, false)) throw bad(`invalid authority in request target ${quote(target)}`);
   // An empty path in absolute-form means "/" (RFC 9112 §3.2.1); the rest is kept byte for byte.
   const rest = m[3].startsWith("/") ? m[3] : "/" + m[3];
-  return { forwardTarget: rest, path: pathOf(rest), authority };
+  return { forwardTarget: rest, path: pathOf(rest), authority, scheme: m[1].toLowerCase() };
+}
+
+/**
+ * Host and an absolute-form authority name the same origin: equal ignoring case (RFC 9110
+ * §4.2.3: the host is case-insensitive), a port equal to the scheme's default the same as no
+ * port (`http://x:80/` and `Host: x`).
+ */
+function sameAuthority(host: string, authority: string, scheme: string): boolean {
+  const norm = (a: string) => {
+    const lower = a.toLowerCase();
+    const port = scheme === "https" ? ":443" : ":80";
+    return lower.endsWith(port) ? lower.slice(0, -port.length) : lower;
+  };
+  return norm(host) === norm(authority);
 }
 
 function pathOf(target: string): string {

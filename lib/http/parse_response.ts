@@ -25,7 +25,8 @@ export function parseResponseHead(head: Uint8Array, maxFields: number): Response
   if (!lines) throw bad("bare CR or LF in response head");
   // RFC 9112 §4: HTTP-version SP 3DIGIT SP [reason-phrase]. The SP before an empty reason
   // is often omitted in practice; that form is unambiguous, so it is accepted.
-  const m = /^(HTTP\/1\.[01]) ([1-9][0-9]{2})(?: ([\t\x20-\x7e\x80-\xff]*))?$/.exec(lines[0]);
+  // RFC 9110 §15: status codes are 100 to 599; anything else is not a status a client can act on.
+  const m = /^(HTTP\/1\.[01]) ([1-5][0-9]{2})(?: ([\t\x20-\x7e\x80-\xff]*))?$/.exec(lines[0]);
   if (!m) throw bad(`malformed status line ${quote(lines[0])}`);
   const version = m[1] as "HTTP/1.0" | "HTTP/1.1";
   const parsed = parseFields(lines.slice(1), maxFields);

@@ -98,7 +98,10 @@ async function tryServers(ctx: ProxyContext, watch: ClientWatch | null): Promise
     const why = !mayRepeat
       ? `${req.method} is not idempotent and may have reached the server`
       : !replayable
-      ? `its body was not kept (larger than retry_body_limit, ${cfg.retry_body_limit} bytes)`
+      // With a limit of 0 no body is kept at all, an empty one included: "larger than" would be wrong.
+      ? cfg.retry_body_limit === 0
+        ? "retry_body_limit is 0, so no request body is kept"
+        : `its body was not kept (larger than retry_body_limit, ${cfg.retry_body_limit} bytes)`
       : touched.client
       ? "an interim response already went to the client"
       : tried.size >= backend.maxAttempts

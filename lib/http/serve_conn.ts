@@ -126,6 +126,7 @@ async function serveOne(client: Conn, reader: BufReader, ctx: HttpContext, nth: 
     proto: ctx.proto,
     sendTimeoutMs: timeouts.send,
     bodyTimeoutMs: timeouts.body,
+    tunnelIdleMs: timeouts.tunnel_idle,
     maxBodySize: limits.max_body_size,
     report: ctx.report,
   });

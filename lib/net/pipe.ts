@@ -3,6 +3,7 @@
  * one was completely written, so at most one chunk per direction is in flight (bounded memory).
  */
 import type { Conn } from "../runtime/mod.ts";
+import { Deadline } from "./deadline.ts";
 import { writeAll } from "./socket_writer.ts";
 
 export interface PipeOptions {
@@ -35,16 +36,56 @@ export async function pipe(src: Conn, dst: Conn, opts: PipeOptions = {}): Promis
   return total;
 }
 
+export interface TunnelOptions {
+  /** Bytes already read ahead from `a` (for `b`) and from `b` (for `a`). */
+  aHead?: Uint8Array;
+  bHead?: Uint8Array;
+  onData?: (n: number) => void;
+  /**
+   * Close both sides after this many ms without a byte in either direction (HAProxy's
+   * `timeout tunnel`); 0 or absent: never. Without it a tunnel whose one side has finished
+   * (a half-close passed on) waits on the other side for ever.
+   */
+  idleMs?: number;
+}
+
+export interface TunnelResult {
+  aToB: number;
+  bToA: number;
+  /** The first failure of either direction, if any (an idle timeout shows as `idledOut`). */
+  error?: unknown;
+  /** Ended by `idleMs` of silence. */
+  idledOut: boolean;
+}
+
 /**
  * Joins two connections into a tunnel: both directions run until each has seen EOF, or until
  * either fails, in which case both connections are closed (a dying peer never leaves the other
- * side hanging). Always closes both at the end.
+ * side hanging), or until the tunnel idles out. Always closes both at the end.
  */
-export async function tunnel(
-  a: Conn,
-  b: Conn,
-  opts: { aHead?: Uint8Array; bHead?: Uint8Array; onData?: (n: number) => void } = {},
-): Promise<{ aToB: number; bToA: number; error?: unknown }> {
+export async function tunnel(a: Conn, b: Conn, opts: TunnelOptions = {}): Promise<TunnelResult> {
+  // One deadline per idle period, not one per chunk: each chunk only stamps the time, and the
+  // deadline, when it fires early, re-arms itself for the rest of the period.
+  const idleMs = opts.idleMs ?? 0;
+  let lastActivity = Date.now();
+  let idledOut = false;
+  const idle = new Deadline(() => {
+    const quiet = Date.now() - lastActivity;
+    if (quiet < idleMs) {
+      idle.arm(idleMs - quiet);
+      return;
+    }
+    idledOut = true;
+    a.close();
+    b.close();
+  });
+  if (idleMs > 0) idle.arm(idleMs);
+  const onData = idleMs > 0
+    ? (n: number) => {
+      lastActivity = Date.now();
+      opts.onData?.(n);
+    }
+    : opts.onData;
   let error: unknown;
   const kill = (e: unknown) => {
     error ??= e;
@@ -59,18 +100,19 @@ export async function tunnel(
       head: opts.aHead,
       onData: (n) => {
         aToB += n;
-        opts.onData?.(n);
+        onData?.(n);
       },
     }).catch(kill),
     pipe(b, a, {
       head: opts.bHead,
       onData: (n) => {
         bToA += n;
-        opts.onData?.(n);
+        onData?.(n);
       },
     }).catch(kill),
   ]);
+  idle.clear();
   a.close();
   b.close();
-  return { aToB, bToA, error };
+  return idledOut ? { aToB, bToA, idledOut } : { aToB, bToA, error, idledOut };
 }

@@ -121,19 +121,28 @@ export class BufReader {
   }
 
   /**
-   * Reads a message head: everything up to and including the first CRLF CRLF. Leading CRLFs
-   * are skipped (RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the
-   * request-line). The head is copied, so it stays valid.
+   * Reads a message head: everything up to and including the first CRLF CRLF. For a request,
+   * leading CRLFs are skipped (RFC 9112 §2.2: a server SHOULD ignore at least one empty line
+   * before the request-line), and count toward `maxHead` so that a peer cannot feed empty lines
+   * for ever. A response gets no such leniency (`skipEmptyLines: false`): §2.2 grants it only
+   * before a request-line, and a client that skipped them could be fed any number. The head is
+   * copied, so it stays valid.
    */
-  async readHead(maxLine: number, maxHead: number): Promise<HeadResult> {
+  async readHead(maxLine: number, maxHead: number, opts: { skipEmptyLines?: boolean } = {}): Promise<HeadResult> {
     let scanned = 0; // bytes already searched for the terminator
-    let started = false;
+    const skipEmpty = opts.skipEmptyLines !== false;
+    let started = false; // a byte of the head itself has arrived
+    let skipped = 0;
     for (;;) {
-      if (!started) {
+      if (!started && skipEmpty) {
         let skip = 0;
         while (skip + 1 < this.#buf.length && this.#buf[skip] === 13 && this.#buf[skip + 1] === 10) skip += 2;
         if (skip) this.take(skip);
+        skipped += skip;
+        if (skipped > maxHead) return { ok: false, reason: "head_too_long" };
         if (this.#buf.length > 0 && !(this.#buf.length === 1 && this.#buf[0] === 13)) started = true;
+      } else if (!started && this.#buf.length > 0) {
+        started = true;
       }
       if (started) {
         const buf = this.#buf;

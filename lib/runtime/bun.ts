@@ -133,6 +133,17 @@ class BunConn implements Conn {
     this.#wakeRead();
     this.onDrain();
   }
+
+  abort(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#eof = true;
+    try {
+      this.#s.terminate(); // SO_LINGER 0: the peer gets a reset, not an orderly end
+    } catch { /* already gone */ }
+    this.#wakeRead();
+    this.onDrain();
+  }
 }
 
 const handlers = {

@@ -75,6 +75,11 @@ class DenoConn implements Conn {
       this.#conn.close();
     } catch { /* already closed by the runtime */ }
   }
+
+  // Deno.Conn has no SO_LINGER: the best it can do is close (see Conn.abort).
+  abort(): void {
+    this.close();
+  }
 }
 
 export const denoRuntime: Runtime = {

@@ -32,6 +32,14 @@ export interface Conn {
   closeWrite(): Promise<void>;
   /** Closes both directions now. Idempotent; never throws. */
   close(): void;
+  /**
+   * Closes both directions now with a reset (RST) where the runtime can send one, so that a
+   * peer reading a message delimited by the connection's end (an HTTP/1.0 response without
+   * Content-Length) cannot take a cut one for complete (RFC 9112 §6.3, §8). Bun: SO_LINGER 0.
+   * Deno offers no way to ask for a reset (no SO_LINGER), so there it is `close()`, which the
+   * kernel turns into a reset only when input is left unread. Idempotent; never throws.
+   */
+  abort(): void;
 }
 
 export interface Listener {

@@ -5,7 +5,6 @@
  * has been silent for `idleMs` (HAProxy's `timeout tunnel`, nginx's `proxy_timeout`).
  */
 import { ProxyError } from "../errors.ts";
-import { Deadline } from "../net/deadline.ts";
 import { tunnel } from "../net/pipe.ts";
 import { type Conn, ConnError } from "../runtime/mod.ts";
 import type { Backend } from "../upstream/backend.ts";
@@ -63,30 +62,16 @@ async function runSession(client: Conn, backend: Backend, opts: TcpProxyOptions)
   }
 
   const { server, conn: upstream } = dial;
-  // One timer per idle period, not one per chunk: each chunk only stamps the time, and the
-  // timer, when it fires early, re-arms itself for the rest of the period.
-  let lastActivity = Date.now();
-  const idle = new Deadline(() => {
-    const quiet = Date.now() - lastActivity;
-    if (quiet < opts.idleMs) {
-      idle.arm(opts.idleMs - quiet);
-      return;
-    }
-    client.close();
-    upstream.close();
-  });
-  idle.arm(opts.idleMs);
   try {
-    const r = await tunnel(client, upstream, { onData: () => (lastActivity = Date.now()) });
+    const r = await tunnel(client, upstream, { idleMs: opts.idleMs });
     return {
       server: server.address,
       clientToServer: r.aToB,
       serverToClient: r.bToA,
-      outcome: idle.expired ? "idle_timeout" : r.error === undefined ? "done" : "aborted",
-      error: idle.expired ? undefined : r.error,
+      outcome: r.idledOut ? "idle_timeout" : r.error === undefined ? "done" : "aborted",
+      error: r.error,
     };
   } finally {
-    idle.clear();
     backend.release(server);
     client.close();
     upstream.close();

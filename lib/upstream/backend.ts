@@ -89,11 +89,13 @@ export class Backend {
       if (isStatic(entry.cfg.hostname)) this.#setAddresses(entry, [entry.cfg.hostname], inherited);
     }
     // A name keeps its previous addresses until it is resolved again, so a reload does not
-    // empty a backend while DNS answers.
+    // empty a backend while DNS answers. They are what the running config already had, not
+    // news: not logged as added. One it was draining stays a leftover (drained on activate,
+    // revived only if the name's next answer has it again), so it is not reported twice.
     for (const entry of this.#entries) {
       if (isStatic(entry.cfg.hostname)) continue;
-      const known = [...inherited.values()].filter((s) => s.origin === entry.cfg.address).map((s) => s.hostname);
-      if (known.length) this.#setAddresses(entry, known, inherited);
+      const known = [...inherited.values()].filter((s) => s.origin === entry.cfg.address && !s.draining).map((s) => s.hostname);
+      if (known.length) this.#setAddresses(entry, known, inherited, false);
     }
     this.#rebuild();
   }
@@ -198,8 +200,12 @@ export class Backend {
 
   /** Ends a request or tunnel on `s`; call it after reporting the request's failure, if any. */
   release(s: UpstreamServer): void {
-    if (s.end()) {
+    const change = s.end();
+    if (change === "down") {
       this.#log(`backend "${this.name}": server ${describeServer(s)} marked down again for ${this.config.passive.fail_timeout} ms: the first request after the last mark failed too`);
+    } else if (change === "up") {
+      // The mark's start was logged; without this line its end would pass in silence.
+      this.#log(`backend "${this.name}": server ${describeServer(s)} is up again: a request succeeded after fail_timeout`);
     }
     // The server's current owner, which after a reload may be a newer backend than this one.
     s.onFree?.();
@@ -278,9 +284,10 @@ export class Backend {
 
   /**
    * Makes `entry` stand for exactly `addresses`: servers for new addresses are created (or taken
-   * over from `inherited`), servers for addresses that left are drained, not cut.
+   * over from `inherited`), servers for addresses that left are drained, not cut. `report`:
+   * log the change (off when a reload takes over the addresses the entry already had).
    */
-  #setAddresses(entry: Entry, addresses: string[], inherited: Map<string, UpstreamServer>): void {
+  #setAddresses(entry: Entry, addresses: string[], inherited: Map<string, UpstreamServer>, report = true): void {
     const settings = this.#settings(entry.cfg);
     const next: UpstreamServer[] = [];
     for (const ip of addresses) {
@@ -314,7 +321,7 @@ export class Backend {
     for (const old of gone) this.#drain(old);
     // A name's answer changing under a running ferry is news; the first answer is not.
     const added = next.filter((x) => !entry.servers.includes(x));
-    if (entry.resolved && !isStatic(entry.cfg.hostname) && (gone.length || added.length)) {
+    if (report && entry.resolved && !isStatic(entry.cfg.hostname) && (gone.length || added.length)) {
       const parts = [
         added.length ? `added ${added.map((x) => x.address).join(", ")}` : "",
         gone.length ? `draining ${gone.map((x) => x.address).join(", ")}` : "",

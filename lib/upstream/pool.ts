@@ -52,6 +52,9 @@ class ResumedConn implements Conn {
   close(): void {
     this.#conn.close();
   }
+  abort(): void {
+    this.#conn.abort();
+  }
   /** The connection underneath, so that it can be parked again without stacking wrappers. */
   unwrap(): { conn: Conn; first: Promise<ReadResult> | null } {
     return { conn: this.#conn, first: this.#first };

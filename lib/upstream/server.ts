@@ -139,14 +139,15 @@ export class UpstreamServer {
   }
 
   /**
-   * A request or tunnel ended, its failure (if any) already recorded. Returns true when it was
-   * the trial after a passive mark and failed: the server is marked down again.
+   * A request or tunnel ended, its failure (if any) already recorded. When it was the trial
+   * after a passive mark, returns how that went: `"up"` (the server is back), `"down"` (it
+   * failed, the server is marked down again); else null.
    */
-  end(): boolean {
+  end(): "up" | "down" | null {
     this.inflight--;
-    if (!this.#passive.end()) return false;
-    this.#passiveUntil = this.#passive.downUntil;
-    return true;
+    const change = this.#passive.end();
+    if (change === "down") this.#passiveUntil = this.#passive.downUntil;
+    return change;
   }
 
   /**

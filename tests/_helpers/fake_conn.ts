@@ -149,6 +149,13 @@ export class FakeConn implements Conn {
     for (const w of this.#writeCloseWaiters.splice(0)) w();
   }
 
+  /** Recorded as "abort" in `events`, then closes as `close()` does. */
+  abort(): void {
+    if (this.closed) return;
+    this.events.push("abort");
+    this.close();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

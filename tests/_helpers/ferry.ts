@@ -47,6 +47,14 @@ export function ferryCommand(): string[] {
   throw new Error("cannot pick a runtime for ferry: set FERRY_CMD (tests run under Node)");
 }
 
+/**
+ * The runtime the ferry under test runs on: `deno` when its command is a Deno (`deno run ...`),
+ * else `bun` (`bun main.ts`, or the binary built with `bun build --compile`).
+ */
+export function ferryRuntime(): "deno" | "bun" {
+  return ferryCommand().some((a) => /(^|\/)deno(\.exe)?$/.test(a)) ? "deno" : "bun";
+}
+
 /** A short description of the ferry under test, for test names and messages. */
 export function ferryLabel(): string {
   return process.env.FERRY_CMD?.trim() || `${TEST_RUNTIME} main.ts`;

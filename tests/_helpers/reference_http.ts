@@ -214,8 +214,11 @@ const isPcharNoPct = (c: number) => UNRESERVED[c] === 1 || SUB_DELIMS[c] === 1 |
 /** path-abempty [ "?" query ] (RFC 3986 §3.3, §3.4); `absolute` requires a leading "/". */
 function isPathAndQuery(s: string, lenient: boolean): boolean {
   if (lenient) {
+    // ferry: any VCHAR but "#", except that the path (not the query) may not hold the
+    // characters RFC 3986 leaves out of pchar that backends read differently (`\` for `/`).
     for (let i = 0; i < s.length; i++) if (!isVchar(s.charCodeAt(i)) || s[i] === "#") return false;
-    return true;
+    const q = s.indexOf("?");
+    return !/["<>\\^`{|}]/.test(q < 0 ? s : s.slice(0, q));
   }
   const q = s.indexOf("?");
   const path = q < 0 ? s : s.slice(0, q);
@@ -314,11 +317,12 @@ const CTL_BUT_HTAB = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
  * invalid (RFC 9112 §2.2: a recipient may not treat either as a line end here, and a bare CR
  * must be rejected or replaced).
  */
-function readHead(s: string, from: number, lim: RefLimits): Head | RefReject {
+function readHead(s: string, from: number, lim: RefLimits, skipEmptyLines: boolean): Head | RefReject {
   let i = from;
   // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request-line.
-  // ferry skips any number, before responses too (harmless: it writes its own head).
-  while (s.startsWith("\r\n", i)) i += 2;
+  // ferry skips any number (they count toward the head size limit), and none before a
+  // status-line, where §2.2 allows nothing of the kind.
+  if (skipEmptyLines) while (s.startsWith("\r\n", i)) i += 2;
   const start = i;
   if (start === s.length) return reject("head", "no message", true, true);
   const lines: string[] = [];
@@ -581,7 +585,7 @@ function readBody(
 export function refParseRequest(bytes: Uint8Array, from = 0, opts: RefOptions = {}): RefResult<RefRequest> {
   const lim = { ...DEFAULT_REF_LIMITS, ...opts.limits };
   const s = chars(bytes);
-  const head = readHead(s, from, lim);
+  const head = readHead(s, from, lim, true);
   if ("ok" in head) return head;
 
   // request-line = method SP request-target SP HTTP-version (RFC 9112 §3)
@@ -598,6 +602,7 @@ export function refParseRequest(bytes: Uint8Array, from = 0, opts: RefOptions = 
   // ferry: CONNECT (authority-form, RFC 9112 §3.2.3) is not proxied: 501 (RFC 9110 §9.3.6).
   if (method === "CONNECT") return reject("head", "CONNECT is not supported");
   let targetAuthority: string | null = null;
+  let targetScheme = "";
   if (target.startsWith("/")) {
     // origin-form = absolute-path [ "?" query ]
     if (!isPathAndQuery(target, opts.lenientTarget ?? false)) return reject("head", "invalid origin-form target");
@@ -614,6 +619,7 @@ export function refParseRequest(bytes: Uint8Array, from = 0, opts: RefOptions = 
     if (m[3] !== "" && !m[3].startsWith("/") && !m[3].startsWith("?")) return reject("head", "invalid absolute-form");
     if (!isPathAndQuery(m[3], opts.lenientTarget ?? false)) return reject("head", "invalid path in absolute-form");
     targetAuthority = m[2];
+    targetScheme = asciiLower(m[1]);
   }
 
   // RFC 9112 §3.2: 400 for a 1.1 request without Host, for any request with more than one,
@@ -624,7 +630,9 @@ export function refParseRequest(bytes: Uint8Array, from = 0, opts: RefOptions = 
   if (hosts.length === 1 && !isAuthority(hosts[0], true)) return reject("head", "invalid Host");
   // ferry: with an absolute-form target, a Host that names another authority is refused rather
   // than ignored (RFC 9112 §3.2.2 says ignore): the backend might route by either.
-  if (targetAuthority !== null && hosts.length === 1 && asciiLower(hosts[0]) !== asciiLower(targetAuthority)) {
+  // The scheme's default port is the same as no port (RFC 9110 §4.2.3).
+  const origin = (a: string) => asciiLower(a).replace(targetScheme === "https" ? /:443$/ : /:80$/, "");
+  if (targetAuthority !== null && hosts.length === 1 && origin(hosts[0]) !== origin(targetAuthority)) {
     return reject("head", "Host differs from the target's authority");
   }
 
@@ -664,18 +672,18 @@ export function refParseRequest(bytes: Uint8Array, from = 0, opts: RefOptions = 
 export function refParseResponse(bytes: Uint8Array, from: number, method: string, opts: RefOptions = {}): RefResult<RefResponse> {
   const lim = { ...DEFAULT_REF_LIMITS, ...opts.limits };
   const s = chars(bytes);
-  const head = readHead(s, from, lim);
+  const head = readHead(s, from, lim, false);
   if ("ok" in head) return head;
 
   // status-line = HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 §4), where
   // reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ). ferry: the SP before an empty reason may
-  // be missing (a common omission that cannot be misread). status-code = 3DIGIT; ferry: 100 to
-  // 999 (RFC 9110 §15: below 100 is invalid; 600-999 are invalid too, but a client SHOULD treat
-  // them as 5xx, so passing them on is sound).
+  // be missing (a common omission that cannot be misread). status-code = 3DIGIT; RFC 9110 §15:
+  // only 100 to 599 are valid, and ferry refuses the rest (a 502 is the 5xx a client is told to
+  // read them as).
   const m = /^(HTTP\/1\.[01]) ([0-9]{3})(?: (.*))?$/.exec(head.startLine);
   if (!m) return reject("head", "malformed status line");
   const status = Number(m[2]);
-  if (status < 100) return reject("head", "status code below 100");
+  if (status < 100 || status > 599) return reject("head", "status code outside 100-599");
   const reason = m[3] ?? "";
   for (let i = 0; i < reason.length; i++) {
     const c = reason.charCodeAt(i);

@@ -164,7 +164,9 @@ test("reference: a control byte in a head line is refused at once, even before t
 });
 
 test("reference: ferry's two leniencies are options", () => {
-  req("GET /a|b^{c}%zz HTTP/1.1\r\nHost: a\r\n\r\n", FERRY_LENIENCIES);
+  req("GET /a?b|c^{d}%zz HTTP/1.1\r\nHost: a\r\n\r\n", FERRY_LENIENCIES);
+  // Not in the path, though: backends read `\` and friends differently there.
+  for (const c of ["|", "^", "{", "}", "\\", '"', "<", ">", "`"]) refusesRequest(`GET /a${c}b HTTP/1.1\r\nHost: a\r\n\r\n`, FERRY_LENIENCIES);
   refusesRequest("GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", FERRY_LENIENCIES);
   const chunked = (ext: string) => `POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5${ext}\r\nhello\r\n0\r\n\r\n`;
   for (const ext of [";", " ;", ";a b", ";=x", ';a="x']) {
@@ -189,7 +191,7 @@ test("reference: reads responses, with RFC 9112 §6.3 framing", () => {
   assert.equal(text(close.body), "until the end");
   assert.equal(refParseResponse(bytes("HTTP/1.0 200 OK\r\n\r\nmore to come"), 0, "GET", { eof: false }).ok, false);
   assert.equal(text(res("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n").body), "hi");
-  assert.equal(res("HTTP/1.1 999 \t\xe9\r\n\r\n").reason, "\t\xe9");
+  assert.equal(res("HTTP/1.1 599 \t\xe9\r\n\r\n").reason, "\t\xe9");
 });
 
 test("reference: refuses malformed responses", () => {
@@ -197,6 +199,9 @@ test("reference: refuses malformed responses", () => {
     const s of [
       "HTTP/1.1 20 OK\r\n\r\n",
       "HTTP/1.1 099 Low\r\n\r\n",
+      "HTTP/1.1 600 High\r\n\r\n",
+      "HTTP/1.1 999 High\r\n\r\n",
+      "\r\nHTTP/1.1 200 OK\r\n\r\n",
       "HTTP/1.1  200 OK\r\n\r\n",
       "HTTP/1.2 200 OK\r\n\r\n",
       "HTTP/1.1 200 O\x00K\r\n\r\n",

@@ -15,7 +15,7 @@ export const DEFAULT_LISTENER: Omit<ListenerConfig, "name" | "listen" | "routes"
     max_conns: 10_000,
     max_conns_per_ip: 1000,
   },
-  timeouts: { header: 10_000, keepalive: 60_000, send: 60_000, body: 60_000, tcp_idle: 3_600_000 },
+  timeouts: { header: 10_000, keepalive: 60_000, send: 60_000, body: 60_000, tunnel_idle: 3_600_000, tcp_idle: 3_600_000 },
 };
 
 export const DEFAULT_BACKEND: Omit<BackendConfig, "name" | "servers"> = {

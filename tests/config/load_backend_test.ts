@@ -307,7 +307,7 @@ const REJECTIONS: [string, string[], string[]][] = [
   [
     'retries: "x"',
     ['retries: "x"'],
-    ['config.yaml:7:14: backends.app.retries: must be an integer from 0 to 100, got "x"'],
+    ['config.yaml:7:14: backends.app.retries: must be "auto" or an integer from 0 to 100, got "x"'],
   ],
   [
     "retry_body_limit over 16MiB",
@@ -674,5 +674,71 @@ describe("loadConfig() backend values written the short way", () => {
     assert.deepEqual(errorsOf(withBackend(`sticky: { cookie: ${long} }`)), [
       `config.yaml:7:23: backends.app.sticky.cookie: must be at most 64 characters, got "${"c".repeat(60)}…"`,
     ]);
+  });
+});
+
+/**
+ * Backend `db` with `lines` appended, used by `listeners` (two lines of listener entries, so
+ * line 1 of `lines` is line 7 of the file and its text starts at column 5).
+ */
+function usedBy(listeners: [string, string], ...lines: string[]): string {
+  const text = [
+    "listeners:",
+    ...listeners.map((entry) => `  - ${entry}`),
+    "backends:",
+    "  db:",
+    "    servers: [127.0.0.1:5432]",
+    ...lines.map((line) => `    ${line}`),
+  ];
+  return text.join("\n") + "\n";
+}
+
+const TCP_ONLY: [string, string] = ['{ listen: ":5432", mode: tcp, backend: db }', '{ listen: ":5433", mode: tcp, backend: db }'];
+
+describe("loadConfig() settings that need HTTP on a backend only tcp listeners use", () => {
+  it("loadConfig() rejects sticky on a backend used only by tcp listeners, at its value", () => {
+    assert.deepEqual(errorsOf(usedBy(TCP_ONLY, "sticky: cookie")), [
+      'config.yaml:7:13: backends.db.sticky: has no effect: backend "db" is used only by tcp listeners (cookies need HTTP)',
+    ]);
+    assert.deepEqual(errorsOf(usedBy(TCP_ONLY, "sticky: { cookie: SRV }")), [
+      'config.yaml:7:13: backends.db.sticky: has no effect: backend "db" is used only by tcp listeners (cookies need HTTP)',
+    ]);
+  });
+
+  for (const key of ["header:X-User", "cookie:sid", "query:sid", "path"]) {
+    it(`loadConfig() rejects balance: hash with hash_key: ${key} on a backend used only by tcp listeners`, () => {
+      assert.deepEqual(errorsOf(usedBy(TCP_ONLY, "balance: hash", `hash_key: ${key}`)), [
+        'config.yaml:8:15: backends.db.hash_key: has no effect: backend "db" is used only by tcp listeners ' +
+        "(TCP has no request to take the key from, use balance: ip_hash)",
+      ]);
+    });
+  }
+
+  it("loadConfig() reports both settings of one backend, in reading order", () => {
+    const errors = errorsOf(usedBy(TCP_ONLY, "sticky: cookie", "balance: hash", "hash_key: path"));
+    assert.deepEqual(errors.map((error) => error.split(": ")[1]), ["backends.db.sticky", "backends.db.hash_key"]);
+  });
+
+  it("loadConfig() accepts balance: ip_hash on a backend used only by tcp listeners", () => {
+    assert.equal(backendOf(usedBy(TCP_ONLY, "balance: ip_hash"), "db").balance, "ip_hash");
+  });
+
+  it("loadConfig() accepts sticky and hash_key on a backend used by an http and a tcp listener", () => {
+    const both: [string, string] = ['{ listen: ":5432", mode: tcp, backend: db }', '{ listen: ":8080", backend: db }'];
+    assert.deepEqual(backendOf(usedBy(both, "sticky: cookie"), "db").sticky, { cookie: "ferry_server" });
+    assert.deepEqual(backendOf(usedBy(both, "balance: hash", "hash_key: path"), "db").hash_key, { from: "path" });
+  });
+
+  it("loadConfig() accepts sticky on a backend a tcp listener and an http route use", () => {
+    const viaRoute: [string, string] = [
+      '{ listen: ":5432", mode: tcp, backend: db }',
+      '{ listen: ":8080", routes: [{ path: /db, backend: db }] }',
+    ];
+    assert.deepEqual(backendOf(usedBy(viaRoute, "sticky: cookie"), "db").sticky, { cookie: "ferry_server" });
+  });
+
+  it("loadConfig() leaves sticky alone on a backend no listener uses", () => {
+    const unused: [string, string] = ['{ listen: ":8080", routes: [{ respond: "ok" }] }', '{ listen: ":8081", routes: [{ respond: "ok" }] }'];
+    assert.deepEqual(backendOf(usedBy(unused, "sticky: cookie"), "db").sticky, { cookie: "ferry_server" });
   });
 });

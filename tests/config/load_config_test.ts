@@ -109,7 +109,7 @@ describe("loadConfig() full config", () => {
           max_keepalive_requests: 20
           max_conns: 300
           max_conns_per_ip: 0
-        timeouts: { header: 5s, keepalive: 1m30s, body: 20s }
+        timeouts: { header: 5s, keepalive: 1m30s, body: 20s, tunnel_idle: 2h }
         backend: app
         routes:
           - host: "API.Example.com"
@@ -157,7 +157,7 @@ describe("loadConfig() full config", () => {
         max_conns: 300,
         max_conns_per_ip: 0,
       },
-      timeouts: { header: 5_000, keepalive: 90_000, send: 60_000, body: 20_000, tcp_idle: 3_600_000 },
+      timeouts: { header: 5_000, keepalive: 90_000, send: 60_000, body: 20_000, tunnel_idle: 7_200_000, tcp_idle: 3_600_000 },
       routes: [
         { host: "api.example.com", path: "/v1", action: { type: "proxy", backend: "api" } },
         {
@@ -184,7 +184,7 @@ describe("loadConfig() full config", () => {
       routes: [],
       backend: "api",
       limits: { ...DEFAULT_LISTENER.limits, max_conns: 50, max_conns_per_ip: 5 },
-      timeouts: { header: 10_000, keepalive: 60_000, send: 60_000, body: 60_000, tcp_idle: 1_800_000 },
+      timeouts: { header: 10_000, keepalive: 60_000, send: 60_000, body: 60_000, tunnel_idle: 3_600_000, tcp_idle: 1_800_000 },
     });
     assert.deepEqual(config.backends.get("api"), {
       name: "api",
@@ -500,6 +500,24 @@ const MESSAGES: [string, string, string][] = [
     "listeners[0].timeouts.keepalive: only applies to mode: http",
   ],
   [
+    "tcp listener with a tunnel_idle timeout",
+    yaml`
+      listeners: [{ listen: ":1", mode: tcp, backend: app, timeouts: { tunnel_idle: 5m } }]
+      backends: { app: { servers: [127.0.0.1:9001] } }
+    `,
+    "listeners[0].timeouts.tunnel_idle: only applies to mode: http",
+  ],
+  [
+    "zero tunnel_idle",
+    `listeners: [{ listen: ":1", routes: [{ respond: x }], timeouts: { tunnel_idle: 0s } }]\n`,
+    'listeners[0].timeouts.tunnel_idle: must be from 1ms to 596h, got "0s"',
+  ],
+  [
+    "tunnel_idle beyond what timers hold",
+    `listeners: [{ listen: ":1", routes: [{ respond: x }], timeouts: { tunnel_idle: 597h } }]\n`,
+    'listeners[0].timeouts.tunnel_idle: must be from 1ms to 596h, got "597h"',
+  ],
+  [
     "http listener with tcp_idle",
     `listeners: [{ listen: ":1", routes: [{ respond: x }], timeouts: { tcp_idle: 5s } }]\n`,
     "listeners[0].timeouts.tcp_idle: only applies to mode: tcp",
@@ -562,7 +580,7 @@ const MESSAGES: [string, string, string][] = [
   [
     "max_body_size as a word",
     `listeners: [{ listen: ":1", routes: [{ respond: x }], limits: { max_body_size: lots } }]\n`,
-    'listeners[0].limits.max_body_size: must be a size like "64KiB", "1MiB" or "512B", got "lots"',
+    'listeners[0].limits.max_body_size: must be a size like "64KiB" or a number of bytes, got "lots"',
   ],
   [
     "body timeout without a unit",
@@ -927,4 +945,98 @@ describe("loadConfig() error messages", () => {
       assert.deepEqual(messagesOf(text), [expected]);
     });
   }
+});
+
+/** YAML values that are neither text nor a number, as written, and how `got` shows them. */
+const NOT_TEXT: [string, string][] = [
+  ["null", 'got "null"'],
+  ["~", 'got "~"'],
+  ["true", 'got "true"'],
+  ["false", 'got "false"'],
+  ["{}", "got an empty mapping"],
+  ["[1]", "got a list"],
+];
+
+/** Settings read as sizes, durations and counts: the line written under backend `app`, and what they accept. */
+const TYPED: [string, string, string][] = [
+  ["backends.app.retry_body_limit", "retry_body_limit: %", 'must be a size like "64KiB" or a number of bytes'],
+  ["backends.app.limits.max_head_size", "limits: { max_head_size: % }", 'must be a size like "64KiB" or a number of bytes'],
+  ["backends.app.retry_timeout", "retry_timeout: %", 'must be a duration like "5s", "250ms" or "1m30s"'],
+  ["backends.app.slow_start", "slow_start: %", 'must be a duration like "5s", "250ms" or "1m30s"'],
+  ["backends.app.resolve_interval", "resolve_interval: %", 'must be a duration like "5s", "250ms" or "1m30s"'],
+  ["backends.app.timeouts.connect", "timeouts: { connect: % }", 'must be a duration like "5s", "250ms" or "1m30s"'],
+  ["backends.app.max_conns", "max_conns: %", "must be an integer from 0 to 1000000"],
+  ["backends.app.retries", "retries: %", 'must be "auto" or an integer from 0 to 100'],
+];
+
+describe("loadConfig() values of the wrong type", () => {
+  for (const [path, line, accepted] of TYPED) {
+    for (const [written, got] of NOT_TEXT) {
+      const text = line.replace("%", written);
+      it(`loadConfig() says what ${path} accepts for ${written}`, () => {
+        assert.deepEqual(messagesOf(`${MINIMAL}    ${text}\n`), [`${path}: ${accepted}, ${got}`]);
+      });
+    }
+  }
+
+  it("loadConfig() says what a listener's size, duration and address accept for null", () => {
+    assert.deepEqual(
+      messagesOf(yaml`
+        listeners:
+          - listen: null
+            backend: app
+            limits: { max_body_size: null }
+            timeouts: { tunnel_idle: true }
+        backends: { app: { servers: [127.0.0.1:9001] } }
+      `),
+      [
+        'listeners[0].listen: must be a host:port address like ":8080", got "null"',
+        'listeners[0].limits.max_body_size: must be a size like "64KiB" or a number of bytes, got "null"',
+        'listeners[0].timeouts.tunnel_idle: must be a duration like "5s", "250ms" or "1m30s", got "true"',
+      ],
+    );
+  });
+
+  it("loadConfig() says what a server address accepts for null, true and a list", () => {
+    const text = MINIMAL.replace("servers: [127.0.0.1:9001]", "servers: [127.0.0.1:9001, null, true, [a]]");
+    const accepted = 'must be a host:port address like "127.0.0.1:8080"';
+    assert.deepEqual(messagesOf(text), [
+      `backends.app.servers[1]: ${accepted}, got "null"`,
+      `backends.app.servers[2]: ${accepted}, got "true"`,
+      `backends.app.servers[3]: ${accepted}, got a list`,
+    ]);
+  });
+
+  it("loadConfig() says nothing was given for an empty size, duration or count", () => {
+    assert.deepEqual(messagesOf(`${MINIMAL}    retry_body_limit:\n    retry_timeout:\n    max_conns:\n`), [
+      'backends.app.retry_body_limit: must be a size like "64KiB" or a number of bytes, got nothing',
+      'backends.app.retry_timeout: must be a duration like "5s", "250ms" or "1m30s", got nothing',
+      "backends.app.max_conns: must be an integer from 0 to 1000000, got nothing",
+    ]);
+  });
+});
+
+describe("loadConfig() fractions of a millisecond", () => {
+  it("loadConfig() gives the range for a duration below the least allowed", () => {
+    assert.deepEqual(messagesOf(`${MINIMAL}    retry_timeout: 0.5ms\n    timeouts: { connect: 0.0005s }\n`), [
+      'backends.app.retry_timeout: must be from 1ms to 596h, got "0.5ms"',
+      'backends.app.timeouts.connect: must be from 1ms to 596h, got "0.0005s"',
+    ]);
+    assert.deepEqual(messagesOf(`${MINIMAL}    resolve_interval: 999.5ms\n`), [
+      'backends.app.resolve_interval: must be from 1s to 596h, got "999.5ms"',
+    ]);
+  });
+
+  it("loadConfig() says whole milliseconds for a fraction within the range", () => {
+    assert.deepEqual(messagesOf(`${MINIMAL}    retry_timeout: 1.5ms\n    slow_start: 0.5ms\n`), [
+      'backends.app.retry_timeout: must be a whole number of milliseconds, got "1.5ms"',
+      'backends.app.slow_start: must be a whole number of milliseconds, got "0.5ms"',
+    ]);
+  });
+
+  it("loadConfig() gives the range for a duration too large to be exact", () => {
+    assert.deepEqual(messagesOf(`${MINIMAL}    retry_timeout: 9999999999999h\n`), [
+      'backends.app.retry_timeout: must be from 1ms to 596h, got "9999999999999h"',
+    ]);
+  });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseDuration } from "../../lib/config/parse_duration.ts";
+import { parseDuration, parseDurationFraction } from "../../lib/config/parse_duration.ts";
 
 describe("parseDuration()", () => {
   it("parseDuration() reads each unit", () => {
@@ -56,3 +56,27 @@ describe("parseDuration()", () => {
     assert.throws(() => parseDuration("9999999999999h"), { message: 'is too large, got "9999999999999h"' });
   });
 });
+
+describe("parseDurationFraction()", () => {
+  it("parseDurationFraction() keeps a fraction of a millisecond for the caller's range check", () => {
+    assert.equal(parseDurationFraction("0.5ms"), 0.5);
+    assert.equal(parseDurationFraction("1.5ms"), 1.5);
+    assert.equal(parseDurationFraction("0.1s"), 100);
+    assert.equal(parseDurationFraction("9999999999999h"), 9999999999999 * 3_600_000);
+  });
+
+  it("parseDurationFraction() rejects what is no duration as parseDuration() does", () => {
+    for (const text of ["5", "5d", "-5s", "1m1m", "5 s"]) {
+      assert.throws(() => parseDurationFraction(text), { message: messageOf(() => parseDuration(text)) }, text);
+    }
+  });
+});
+
+function messageOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error("expected a throw");
+}

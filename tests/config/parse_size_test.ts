@@ -37,7 +37,7 @@ describe("parseSize()", () => {
     assert.throws(() => parseSize("-1KiB"), { message: 'must not be negative, got "-1KiB"' });
     for (const text of ["", "KiB", "1.5KiB", "1  KiB", "1KiB "]) {
       assert.throws(() => parseSize(text), {
-        message: `must be a size like "64KiB", "1MiB" or "512B", got ${JSON.stringify(text)}`,
+        message: `must be a size like "64KiB" or a number of bytes, got ${JSON.stringify(text)}`,
       }, text);
     }
   });
@@ -51,7 +51,7 @@ describe("parseSize()", () => {
   });
 
   it("parseSize() rejects a space after a bare number", () => {
-    assert.throws(() => parseSize("512 "), { message: 'must be a size like "64KiB", "1MiB" or "512B", got "512 "' });
+    assert.throws(() => parseSize("512 "), { message: 'must be a size like "64KiB" or a number of bytes, got "512 "' });
   });
 
   it("parseSize() rejects sizes too large to be exact", () => {

@@ -11,6 +11,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import dns from "node:dns";
+import { writeFileSync } from "node:fs";
 import { type Ferry, ferryLabel, startFerry } from "../_helpers/ferry.ts";
 import { type DnsServer, startDnsServer } from "../_helpers/dns_server.ts";
 import { type HostServer, startHostServer, startHostServers, untilHosts } from "../_helpers/reload_backends.ts";
@@ -59,6 +60,15 @@ async function withDns(
     await Promise.all(servers.map((s) => s.close()));
     await dnsServer.close();
   }
+}
+
+/** Rewrites ferry's config file, sends SIGHUP and waits for the `reloaded` line; returns the stderr index from before the signal. */
+async function reload(ferry: Ferry, config: string): Promise<number> {
+  writeFileSync(ferry.configPath!, config);
+  const from = ferry.stderr.length;
+  ferry.signal("SIGHUP");
+  await ferry.waitForLine(/^ferry: reloaded "/, { stream: "stderr", from, timeoutMs: 10_000 });
+  return from;
 }
 
 async function withFerry(config: string, fn: (ferry: Ferry) => Promise<void>): Promise<void> {
@@ -133,6 +143,31 @@ describe(`DNS-named servers (${ferryLabel()})`, () => {
         } finally {
           slow.close();
         }
+      });
+    });
+  });
+
+  it("a reload keeps a name's addresses without calling them added; a later answer reports only what it adds", { timeout: 30_000 }, async () => {
+    await withDns(THREE, async (dnsServer, [two, , four]) => {
+      dnsServer.set("app.test", { a: ["127.0.0.2", "127.0.0.3"], ttl: 30 });
+      const config = (weight: number) => appConfig(dnsServer.port, `resolve_interval: 1s\nservers: [ { address: "app.test:${two.port}", weight: ${weight} } ]`);
+      await withFerry(config(1), async (ferry) => {
+        const port = ferry.ports.web;
+        assert.deepEqual(new Set([await askBackend(port), await askBackend(port)]), new Set(["two", "three"]));
+
+        const from = await reload(ferry, config(2));
+        // Two more lookups by the new config (resolve_interval 1s): its first answer, and one after.
+        const queries = dnsServer.queries;
+        await pollUntil("two DNS lookups after the reload", 2_000 + 2 * MARGIN_MS, () => Promise.resolve(dnsServer.queries >= queries + 2));
+        assert.deepEqual(new Set([await askBackend(port), await askBackend(port)]), new Set(["two", "three"]));
+        const dnsLines = (lines: string[]) => lines.filter((l) => /resolves|added|draining/.test(l));
+        assert.deepEqual(dnsLines(ferry.stderr.slice(from)), [], ferry.output());
+
+        // A real change after the reload is still news, and names only the new address.
+        dnsServer.set("app.test", { a: ["127.0.0.2", "127.0.0.3", "127.0.0.4"], ttl: 30 });
+        const line = `ferry: backend "app": "app.test:${two.port}" now resolves to 127.0.0.2, 127.0.0.3, 127.0.0.4: added 127.0.0.4:${four.port}`;
+        await ferry.waitForLine(new RegExp(`^${escape(line)}$`), { stream: "stderr", from, timeoutMs: 1_000 + MARGIN_MS });
+        assert.deepEqual(dnsLines(ferry.stderr.slice(from)), [line], ferry.output());
       });
     });
   });

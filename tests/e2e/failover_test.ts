@@ -137,6 +137,11 @@ backends:
       rotation.push(res.body.toString());
     }
     assert.ok(rotation.filter((n) => n === "B").length >= 2, `B is not back in the rotation: ${rotation}`);
+    // The end of the mark is logged once: by the first request that B answered (failed trials
+    // before the restart were logged as marks, not as B coming back).
+    const upAgain = `ferry: backend "retry": server "${b.address}" is up again: a request succeeded after fail_timeout`;
+    await ferry.waitForLine(new RegExp(`^${esc(upAgain)}$`), { stream: "stderr", from, timeoutMs: 5_000 });
+    assert.deepEqual(logLines(ferry, /is up again/, from), [upAgain]);
     assert.equal(exited, false, ferry.output());
   });
 
@@ -394,8 +399,14 @@ describe(`failover: retries resend the kept request body (${ferryLabel()})`, () 
     hangup = await FailoverServer.start(() => ({ hangUp: true }));
     echo = await FailoverServer.start((req) => ({ status: 200, body: `echo ${req.body.length}` }));
     refused = await closedPort();
-    ferry = await startFerry(`${listener([["/bodies", "bodies"], ["/refused", "refused"]])}
+    ferry = await startFerry(`${listener([["/bodies", "bodies"], ["/refused", "refused"], ["/nokeep", "nokeep"]])}
 backends:
+  nokeep:
+    balance: first
+    servers: [ "${hangup.address}", "${echo.address}" ]
+    passive: { max_fails: 0 }
+    retry_body_limit: 0
+    timeouts: { response: 3s }
   bodies:
     balance: first
     servers: [ "${hangup.address}", "${echo.address}" ]
@@ -449,6 +460,24 @@ backends:
       from,
       timeoutMs: 5_000,
     });
+  });
+
+  it("with retry_body_limit: 0 even an empty chunked body is not retried, and the log says why without \"larger than\"", { timeout: 10_000 }, async () => {
+    const from = ferry.stderr.length;
+    const c = await connectRaw(ferry.ports.web);
+    let res: Response;
+    try {
+      await c.send("PUT /nokeep/empty HTTP/1.1\r\nHost: failover.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n");
+      res = await c.response();
+    } finally {
+      c.close();
+    }
+    assert.equal(res.status, 502, show(res, ferry));
+    assert.equal(on(hangup, "/nokeep/empty").length, 1);
+    assert.deepEqual(on(echo, "/nokeep/empty").map((r) => r.startLine), [], "a body that was not kept was retried");
+    const line = `ferry: web: upstream "${hangup.address}" closed the connection before responding; not retried: retry_body_limit is 0, so no request body is kept`;
+    await ferry.waitForLine(new RegExp(`^${esc(line)}$`), { stream: "stderr", from, timeoutMs: 5_000 });
+    assert.deepEqual(logLines(ferry, /larger than retry_body_limit/, from), []);
   });
 
   it("a POST that reached a server is not retried: 502", { timeout: 10_000 }, async () => {

@@ -6,9 +6,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { SeededBytes, wsEchoBackend, type WsBackend } from "../_helpers/backends.ts";
+import { type BaseBackend, rawBackend, SeededBytes, wsEchoBackend, type WsBackend } from "../_helpers/backends.ts";
 import { type Ferry, ferryLabel, startFerry } from "../_helpers/ferry.ts";
-import { header, Watch } from "../_helpers/raw_http.ts";
+import { connectRaw, header, Watch } from "../_helpers/raw_http.ts";
 
 describe(`WebSocket (${ferryLabel()})`, () => {
   let backend: WsBackend;
@@ -95,6 +95,71 @@ backends:
       assert.equal(backend.closeFrames, 1);
     } finally {
       if (closed === null) ws.close();
+    }
+  });
+});
+
+describe(`upgraded connections and timeouts.tunnel_idle (${ferryLabel()})`, () => {
+  let silent: BaseBackend;
+  let ferry: Ferry;
+
+  before(async () => {
+    // Switches protocols, then neither sends nor closes: only ferry's idle limit can end it.
+    silent = await rawBackend(async (conn) => {
+      await conn.reader.readUntil("\r\n\r\n");
+      conn.socket.write("HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\nHELLO");
+    }, { allowHalfOpen: true });
+    ferry = await startFerry(`
+listeners:
+  - name: web
+    listen: "127.0.0.1:0"
+    timeouts: { tunnel_idle: 400ms }
+    backend: silent
+backends:
+  silent:
+    servers: [ "${silent.address}" ]
+`);
+  });
+
+  after(async () => {
+    await ferry?.stop();
+    await silent?.close();
+  });
+
+  const UPGRADE = "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n";
+
+  it("closes both sides of a silent upgraded connection after tunnel_idle", { timeout: 15_000 }, async () => {
+    const before = silent.connections.length;
+    const c = await connectRaw(ferry.ports.web);
+    try {
+      await c.send(UPGRADE);
+      const started = performance.now();
+      const all = (await c.readToEnd()).toString("latin1");
+      const ms = performance.now() - started;
+      assert.match(all, /^HTTP\/1\.1 101 /);
+      assert.ok(all.endsWith("\r\n\r\nHELLO"), JSON.stringify(all));
+      assert.ok(ms >= 350, `closed after ${ms.toFixed(0)} ms, before tunnel_idle`);
+      // The server (which keeps its side open on a FIN) sees ferry end the connection.
+      await silent.until(() => silent.connections.length > before && silent.connections[before].gotEnd, "ferry to end the server connection");
+    } finally {
+      c.close();
+    }
+  });
+
+  it("frees a client that half-closed while the server stays silent", { timeout: 15_000 }, async () => {
+    const before = silent.connections.length;
+    const c = await connectRaw(ferry.ports.web);
+    try {
+      await c.send(UPGRADE);
+      await c.reader.readUntil("HELLO");
+      c.end(); // the client is done; the server never answers nor closes
+      await silent.until(() => silent.connections.length > before && silent.connections[before].gotEnd, "the half-close to reach the server");
+      // Without tunnel_idle this would wait for ever: the server's direction is still open.
+      const started = performance.now();
+      await c.closed;
+      assert.ok(performance.now() - started < 5_000, "the client connection was closed late");
+    } finally {
+      c.close();
     }
   });
 });

@@ -74,7 +74,7 @@ async function ferryRun(chunks: Uint8Array[], method: string, limits: Limits, de
   let res: ResponseHead;
   for (;;) {
     // exchange.ts passes one bound for both the status line and the head.
-    const got = await reader.readHead(limits.maxHead, limits.maxHead);
+    const got = await reader.readHead(limits.maxHead, limits.maxHead, { skipEmptyLines: false });
     if (!got.ok) return { messages: [], end: `head:${got.reason}` };
     try {
       res = parseResponseHead(got.head, limits.maxFields);

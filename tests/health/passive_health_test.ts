@@ -97,7 +97,7 @@ describe("PassiveHealth probation after a mark", () => {
     assert.equal(ph.admits(), true);
     ph.begin();
     assert.equal(ph.admits(), false, "a second request while the trial runs");
-    assert.equal(ph.end(), false);
+    assert.equal(ph.end(), "up");
     assert.equal(ph.admits(), true);
     ph.begin();
     ph.begin();
@@ -112,7 +112,7 @@ describe("PassiveHealth probation after a mark", () => {
     clock.now += 10_000;
     ph.begin();
     assert.equal(ph.recordFailure(), false, "one failure is below max_fails");
-    assert.equal(ph.end(), true);
+    assert.equal(ph.end(), "down");
     assert.equal(ph.isDown(), true);
     assert.equal(ph.downUntil, clock.now + 10_000);
   });
@@ -123,7 +123,7 @@ describe("PassiveHealth probation after a mark", () => {
     clock.now += 10_000;
     ph.begin();
     assert.equal(ph.recordFailure(), true);
-    assert.equal(ph.end(), false);
+    assert.equal(ph.end(), null);
     assert.equal(ph.isDown(), true);
   });
 
@@ -131,6 +131,38 @@ describe("PassiveHealth probation after a mark", () => {
     const { ph } = withClock(1, 10_000);
     ph.begin();
     assert.equal(ph.admits(), true);
-    assert.equal(ph.end(), false);
+    assert.equal(ph.end(), null);
+  });
+
+  it("end() says \"up\" once, for the trial that went well, not for the requests after it", () => {
+    const { ph, clock } = withClock(1, 10_000);
+    ph.recordFailure();
+    clock.now += 10_000;
+    ph.begin();
+    assert.equal(ph.end(), "up");
+    ph.begin();
+    assert.equal(ph.end(), null);
+  });
+
+  it("end() says \"up\" after a failed trial's new mark ends and the next trial goes well", () => {
+    const { ph, clock } = withClock(1, 10_000);
+    ph.recordFailure();
+    clock.now += 10_000;
+    ph.begin();
+    ph.recordFailure();
+    assert.equal(ph.end(), null, "the failure itself reached max_fails and marked it");
+    clock.now += 10_000;
+    ph.begin();
+    assert.equal(ph.end(), "up");
+  });
+
+  it("end() of a request that began while the server was down is no trial", () => {
+    const { ph, clock } = withClock(1, 10_000);
+    ph.recordFailure();
+    ph.begin();
+    clock.now += 10_000;
+    assert.equal(ph.end(), null);
+    ph.begin();
+    assert.equal(ph.end(), "up", "the first request after the mark is the trial");
   });
 });

@@ -271,6 +271,31 @@ test("copyBody() copies a close-delimited body until EOF, at every split", async
   assert.equal(empty.n, 0);
 });
 
+test("copyBody() encodes a close-delimited body as chunks for an HTTP/1.1 client, the last chunk only after a clean end", async () => {
+  for (const parts of splits("hello")) {
+    const r = await run(parts, CLOSE, { enchunk: true });
+    assert.equal(r.n, 5);
+    // Whatever the pieces, decoding gives the body back, and it ends with the last chunk.
+    assert.match(r.out, /^([0-9a-f]+\r\n[^]*?\r\n)+0\r\n\r\n$/);
+    let rest = r.out;
+    let decoded = "";
+    for (;;) {
+      const i = rest.indexOf("\r\n");
+      const size = parseInt(rest.slice(0, i), 16);
+      if (size === 0) break;
+      decoded += rest.slice(i + 2, i + 2 + size);
+      rest = rest.slice(i + 2 + size + 2);
+    }
+    assert.equal(decoded, "hello", JSON.stringify(parts));
+  }
+  assert.equal((await run([], CLOSE, { enchunk: true })).out, "0\r\n\r\n");
+  // A reset is not an end: no last chunk.
+  const src = new FakeConn().push(latin1Bytes("abc")).pushError(new ConnError("connection reset"));
+  const dst = new FakeConn();
+  await rejectsProxyError(copyBody(new BufReader(src), CLOSE, { dst, ...RESPONSE_ERRORS, enchunk: true }), FROM_UPSTREAM);
+  assert.equal(latin1(dst.written()), "3\r\nabc\r\n");
+});
+
 // --- none, prefix, discard ----------------------------------------------------------------------
 
 test("copyBody() with no body reads nothing and writes only the prefix", async () => {
@@ -372,6 +397,18 @@ test("copyBody() passes on what arrived without waiting for more", async () => {
   src.push(latin1Bytes("0\r\n\r\n"));
   assert.equal(await done, 3);
   assert.equal(latin1(dst.written()), "3\r\nabc\r\n0\r\n\r\n");
+});
+
+test("copyBody() decoding for an HTTP/1.0 client passes on each chunk's data without waiting for the next chunk", async () => {
+  // A stream (server-sent events) to an HTTP/1.0 client: each event must go out when it arrives.
+  const src = new FakeConn().push(latin1Bytes("6\r\nevent1\r\n"));
+  const dst = new FakeConn();
+  const done = copyBody(new BufReader(src), CHUNKED, { dst, ...RESPONSE_ERRORS, dechunk: true });
+  await until(() => latin1(dst.written()) === "event1", "the first chunk's data to be written");
+  src.push(latin1Bytes("6\r\nevent2\r\n"));
+  await until(() => latin1(dst.written()) === "event1event2", "the second chunk's data to be written");
+  src.push(latin1Bytes("0\r\n\r\n"));
+  assert.equal(await done, 12);
 });
 
 test("copyBody() reads no further while the destination does not accept", async () => {

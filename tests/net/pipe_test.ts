@@ -63,7 +63,7 @@ describe("tunnel()", () => {
     const a = new FakeConn().push("request").pushEof();
     const b = new FakeConn().push("response!").pushEof();
     const r = await tunnel(a, b);
-    assert.deepEqual(r, { aToB: 7, bToA: 9, error: undefined });
+    assert.deepEqual(r, { aToB: 7, bToA: 9, error: undefined, idledOut: false });
     assert.equal(b.writtenText(), "request");
     assert.equal(a.writtenText(), "response!");
     assert.ok(a.closed && b.closed);
@@ -80,6 +80,33 @@ describe("tunnel()", () => {
     assert.equal(a.writtenText(), "still talking");
     assert.equal(r.bToA, 13);
     assert.equal(r.error, undefined);
+  });
+
+  it("tunnel() closes a half-closed tunnel after idleMs of silence, and says so", T, async () => {
+    const a = new FakeConn().push("bye").pushEof(); // a is done; b never says anything
+    const b = new FakeConn();
+    const started = Date.now();
+    const r = await tunnel(a, b, { idleMs: 150 });
+    assert.equal(r.idledOut, true);
+    assert.equal(r.error, undefined);
+    assert.ok(Date.now() - started >= 150, "closed before idleMs");
+    assert.ok(a.closed && b.closed);
+  });
+
+  it("tunnel() does not idle out while bytes keep moving", T, async () => {
+    const a = new FakeConn();
+    const b = new FakeConn();
+    const done = tunnel(a, b, { idleMs: 250 });
+    // Five pieces 100 ms apart: 400 ms in all, never 250 ms of silence.
+    for (let i = 0; i < 5; i++) {
+      a.push("x");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    a.pushEof();
+    b.pushEof();
+    const r = await done;
+    assert.equal(r.idledOut, false);
+    assert.equal(r.aToB, 5);
   });
 
   it("tunnel() closes both sides when one fails and reports the error", T, async () => {

@@ -44,6 +44,25 @@ describe("BufReader.readHead()", () => {
     }
   });
 
+  it("counts skipped empty lines toward maxHead, so they cannot be fed for ever", T, async () => {
+    const r = readerOf("\r\n".repeat(100) + "GET / HTTP/1.1\r\n\r\n");
+    assert.deepEqual(await r.readHead(1024, 150), { ok: false, reason: "head_too_long" });
+    const ok = readerOf("\r\n".repeat(10) + "GET / HTTP/1.1\r\n\r\n");
+    assert.equal(headText(await ok.readHead(1024, 150)), "GET / HTTP/1.1\r\n\r\n");
+  });
+
+  it("skipEmptyLines: false keeps leading empty lines in the head (a response gets no leniency)", T, async () => {
+    // The status-line parser then sees an empty first line and refuses the response.
+    const r = readerOf("\r\nHTTP/1.1 200 OK\r\n\r\n");
+    assert.equal(headText(await r.readHead(1024, 4096, { skipEmptyLines: false })), "\r\nHTTP/1.1 200 OK\r\n\r\n");
+  });
+
+  it("skipEmptyLines: false still tells a clean EOF from a truncated head", T, async () => {
+    assert.deepEqual(await readerOf().readHead(1024, 4096, { skipEmptyLines: false }), { ok: false, reason: "eof" });
+    const cut = await readerOf("HTTP/1.1 2").readHead(1024, 4096, { skipEmptyLines: false });
+    assert.equal(cut.ok === false && cut.reason, "truncated");
+  });
+
   it("keeps the head intact when the connection reuses its read buffer", T, async () => {
     // The second chunk lands where the first one was: the leftover must be copied before reading.
     const r = readerOf("GET / HTTP/1.1\r\nHo", "st: x\r\n\r\n");

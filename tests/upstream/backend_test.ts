@@ -181,6 +181,51 @@ describe("Backend.pick", () => {
     }));
 });
 
+describe("Backend passive marks in the log", () => {
+  const passive = { max_fails: 1, fail_timeout: 50, fail_status: [] };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it("release() logs once when the trial request after fail_timeout succeeds", T, () =>
+    withHarness(async (h) => {
+      const b = h.backend(cfg(["10.0.0.1:80", "10.0.0.2:80"], { passive }));
+      const s = b.servers[0];
+      b.reportFailure(s, "boom");
+      await sleep(70);
+      const trial = await acquired(b.acquire({}, new Set([b.servers[1]])));
+      assert.equal(trial, s);
+      b.release(trial);
+      const after = await acquired(b.acquire({}, new Set([b.servers[1]])));
+      b.release(after);
+      assert.deepEqual(h.logs, [
+        `backend "app": server "10.0.0.1:80" marked down for 50 ms after 1 failed request: boom`,
+        `backend "app": server "10.0.0.1:80" is up again: a request succeeded after fail_timeout`,
+      ]);
+    }));
+
+  it("release() logs a failed trial as marked down again, and not as up", T, () =>
+    withHarness(async (h) => {
+      const b = h.backend(cfg(["10.0.0.1:80"], { passive: { ...passive, max_fails: 2 } }));
+      const s = b.servers[0];
+      b.reportFailure(s, "boom");
+      b.reportFailure(s, "boom");
+      await sleep(70);
+      const trial = await acquired(b.acquire({}));
+      b.reportFailure(trial, "boom again");
+      b.release(trial);
+      assert.deepEqual(h.logs, [
+        `backend "app": server "10.0.0.1:80" marked down for 50 ms after 2 failed requests: boom`,
+        `backend "app": server "10.0.0.1:80" marked down again for 50 ms: the first request after the last mark failed too`,
+      ]);
+    }));
+
+  it("release() of requests that never followed a mark logs nothing", T, () =>
+    withHarness(async (h) => {
+      const b = h.backend(cfg(["10.0.0.1:80"], { passive }));
+      for (let i = 0; i < 3; i++) b.release(await acquired(b.acquire({})));
+      assert.deepEqual(h.logs, []);
+    }));
+});
+
 describe("Backend.acquire", () => {
   it("acquire() counts the request in flight until release()", T, () =>
     withHarness(async (h) => {
@@ -573,6 +618,46 @@ describe("Backend DNS names", () => {
       const q = dns.queries;
       await new Promise((r) => setTimeout(r, 1_500));
       assert.equal(dns.queries, q, "no lookup after stop()");
+    }));
+
+  it("a reload logs nothing for the addresses a name already had; a later answer logs only what it adds", T, () =>
+    withHarness(async (h) => {
+      dns.set("app.test", { a: ["10.0.0.1", "10.0.0.2"] });
+      const b1 = h.backend(named(), { resolver: dns.hostPort });
+      await b1.start();
+      const b2 = h.backend(named({ retries: 1 }), { resolver: dns.hostPort, previous: b1, inactive: true });
+      b1.stop(b2);
+      await b2.start();
+      b2.activate();
+      const queries = dns.queries;
+      await waitFor(() => dns.queries >= queries + 2, 5_000, "a lookup after the reload's first");
+      assert.deepEqual(h.logs, [], "kept addresses are not news");
+      dns.set("app.test", { a: ["10.0.0.1", "10.0.0.2", "10.0.0.3"] });
+      await waitFor(() => h.logs.length > 0, 5_000, "the changed answer to be logged");
+      assert.deepEqual(h.logs, [`backend "app": "app.test:${PORT}" now resolves to 10.0.0.1, 10.0.0.2, 10.0.0.3: added 10.0.0.3:${PORT}`]);
+    }));
+
+  it("a server the running backend was draining stays draining through a reload, and is not reported again", T, () =>
+    withHarness(async (h) => {
+      dns.set("app.test", { a: ["10.0.0.1", "10.0.0.2"] });
+      const b1 = h.backend(named(), { resolver: dns.hostPort });
+      await b1.start();
+      const leaving = b1.servers[1];
+      leaving.begin();
+      dns.set("app.test", { a: ["10.0.0.1"] });
+      await waitFor(() => leaving.draining, 5_000, "10.0.0.2 to drain");
+      assert.deepEqual(h.logs, [`backend "app": "app.test:${PORT}" now resolves to 10.0.0.1: draining 10.0.0.2:${PORT}`]);
+      h.logs.length = 0;
+
+      const b2 = h.backend(named(), { resolver: dns.hostPort, previous: b1, inactive: true });
+      assert.deepEqual(addressesOf(b2), at("10.0.0.1"), "the draining server is not taken back into rotation");
+      b1.stop(b2);
+      await b2.start();
+      b2.activate();
+      assert.equal(leaving.draining, true);
+      assert.deepEqual(addressesOf(b2), at("10.0.0.1"));
+      b2.release(leaving);
+      assert.deepEqual(h.logs, []);
     }));
 
   it("a reloaded backend keeps a name's addresses until it resolves again", T, () =>
