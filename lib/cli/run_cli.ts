@@ -9,7 +9,7 @@ import { HELP_TEXT, parseCli } from "./parse_cli.ts";
 import type { Signals } from "./signals.ts";
 import { printConfigErrors } from "./print_config_errors.ts";
 import { type Config, loadConfigFile, quickConfig } from "../config/mod.ts";
-import { errorLog } from "../log/mod.ts";
+import { accessLogProblem, errorLog } from "../log/mod.ts";
 import { runtime } from "../runtime/mod.ts";
 import { type BoundListener, ListenError, type RunningServer, startServer } from "../server/start_server.ts";
 
@@ -33,6 +33,12 @@ export async function runCli(args: string[], signals: Signals): Promise<number> 
     return 2;
   }
   if (cmd.kind === "check") {
+    // The one start-up failure a config can cause that is not a port: say it now, not at start.
+    const logProblem = accessLogProblem(loaded.config.log.access);
+    if (logProblem) {
+      errorLog(logProblem);
+      return 1;
+    }
     process.stdout.write(`${cmd.configPath}: configuration is valid\n`);
     return 0;
   }

@@ -5,7 +5,8 @@
  * Lines are batched and written once per event-loop turn, so logging costs one write per burst
  * rather than one per request.
  */
-import { appendFileSync } from "node:fs";
+import { accessSync, appendFileSync, constants, statSync } from "node:fs";
+import { dirname } from "node:path";
 import process from "node:process";
 
 export interface AccessEntry {
@@ -40,6 +41,34 @@ export function formatAccessLine(e: AccessEntry): string {
   return `${e.clientIp} - - [${clfDate(e.endMs)}] "${req}" ${e.status} ${bytes} ${up} ${secs}`;
 }
 
+/**
+ * A new log file is rw-r--r-- (as nginx creates them), further narrowed by the umask. Said
+ * explicitly: Deno's node:fs creates files 0666 without applying the umask, so a log on a shared
+ * host was writable by every local user, who could forge lines or fill the disk.
+ */
+const FILE_OPTIONS = { mode: 0o644 } as const;
+
+/**
+ * Why the access log `target` could not be opened for appending, or null: the check `--check`
+ * runs, without creating the file. A file that exists must be writable; one that does not yet
+ * must have a writable directory to be created in.
+ */
+export function accessLogProblem(target: string): string | null {
+  if (target === "stdout" || target === "stderr" || target === "off") return null;
+  try {
+    let exists = true;
+    try {
+      if (statSync(target).isDirectory()) return `cannot open access log "${target}": it is a directory`;
+    } catch {
+      exists = false;
+    }
+    accessSync(exists ? target : dirname(target), constants.W_OK);
+    return null;
+  } catch (e) {
+    return `cannot open access log "${target}": ${(e as Error).message}`;
+  }
+}
+
 export class AccessLog {
   #target: string;
   #lines: string[] = [];
@@ -58,7 +87,7 @@ export class AccessLog {
       process.stdout.on("error", (e: Error) => this.#fail(e));
     } else if (target !== "off" && target !== "stderr") {
       try {
-        appendFileSync(target, "");
+        appendFileSync(target, "", FILE_OPTIONS);
       } catch (e) {
         throw new Error(`cannot open access log "${target}": ${(e as Error).message}`);
       }
@@ -110,7 +139,7 @@ export class AccessLog {
       if (this.#target === "stdout") process.stdout.write(text, (e) => e && this.#fail(e));
       else if (this.#target === "stderr") process.stderr.write(text);
       else {
-        appendFileSync(this.#target, text);
+        appendFileSync(this.#target, text, FILE_OPTIONS);
         if (this.#failing) errorLog(`access log "${this.#target}" can be written again`);
         this.#failing = false;
       }

@@ -1,1 +1,1 @@
-export { AccessLog, type AccessEntry, clfDate, errorLog, formatAccessLine } from "./access_log.ts";
+export { AccessLog, type AccessEntry, accessLogProblem, clfDate, errorLog, formatAccessLine } from "./access_log.ts";

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import net from "node:net";
 import { createHash } from "node:crypto";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   type BaseBackend,
@@ -420,6 +420,47 @@ listeners:
     } finally {
       await ferry.stop();
       if (!strayBefore) rmSync(stray, { force: true });
+    }
+  });
+
+  it("creates the access log file writable by its owner only (no group or world write)", { timeout: 20_000 }, async () => {
+    const dir = writeTempFile("placeholder", "");
+    const path = join(dir.dir, "access.log");
+    const ferry = await startFerry(`
+log: { access: ${path} }
+listeners:
+  - name: web
+    listen: "127.0.0.1:0"
+    routes:
+      - respond: "ok\\n"
+`);
+    try {
+      assert.equal((await request(ferry.ports.web, { path: "/" })).status, 200);
+      assert.equal(statSync(path).mode & 0o022, 0, `mode ${(statSync(path).mode & 0o777).toString(8)}`);
+    } finally {
+      await ferry.stop();
+      dir.cleanup();
+    }
+  });
+
+  it("--check fails on an access log file that could not be opened: exit 1, and the file is not created", { timeout: 20_000 }, async () => {
+    const f = writeTempFile("ferry.yaml", UNWRITABLE_LOG_CONFIG);
+    try {
+      const r = await runFerry(["--check", "--config", f.path], { timeoutMs: 10_000 });
+      assert.equal(r.code, 1, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+      assert.match(r.stderr, /cannot open access log "\/nonexistent\/dir\/x\.log"/);
+      assert.doesNotMatch(r.stdout, /configuration is valid/);
+    } finally {
+      f.cleanup();
+    }
+    const ok = writeTempFile("ferry.yaml", UNWRITABLE_LOG_CONFIG.replace("/nonexistent/dir/x.log", "LOGDIR/x.log"));
+    try {
+      writeFileSync(ok.path, UNWRITABLE_LOG_CONFIG.replace("/nonexistent/dir/x.log", join(ok.dir, "x.log")));
+      const r = await runFerry(["--check", "--config", ok.path], { timeoutMs: 10_000 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(existsSync(join(ok.dir, "x.log")), false, "--check created the log file");
+    } finally {
+      ok.cleanup();
     }
   });
 
