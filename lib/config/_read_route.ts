@@ -1,4 +1,5 @@
 /** Reads one entry of a listener's `routes:` list. */
+import { isScalar } from "yaml";
 import { HOSTNAME, IPV6, SPACE_OR_CONTROL, TOKEN } from "./_patterns.ts";
 import type { BackendRef } from "./_shared.ts";
 import { quote, type YamlMap, type YamlValue } from "./_yaml_value.ts";
@@ -111,9 +112,15 @@ function readPath(value: YamlValue): string | undefined {
   return path;
 }
 
-/** `respond: "ok\n"` or `respond: { status, headers, body }`. */
+/** `respond: "ok\n"`, `respond: 404` or `respond: { status, headers, body }`. */
 function readRespond(value: YamlValue): RouteAction | undefined {
   const defaults = DEFAULTS.respond;
+  // An unquoted number is a status, as nginx's `return 404` and Caddy's `respond 404` read:
+  // taking it for a 200 with the body "404" would quietly serve a page where a refusal was meant.
+  if (isScalar(value.node) && typeof value.node.value === "number") {
+    const status = value.int(200, 599);
+    return status === undefined ? undefined : { type: "respond", status, headers: [], body: "" };
+  }
   if (value.isText()) {
     return { type: "respond", status: defaults.status, headers: [], body: value.text()! };
   }

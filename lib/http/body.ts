@@ -16,6 +16,7 @@ import type { BufReader } from "../net/reader.ts";
 import { writeWithin } from "../net/socket_writer.ts";
 import type { Conn } from "../runtime/mod.ts";
 import type { Framing } from "./framing.ts";
+import { isForbiddenTrailer } from "./forbidden_trailers.ts";
 import { parseFields } from "./parse_fields.ts";
 import { latin1 } from "./syntax.ts";
 
@@ -161,6 +162,10 @@ async function copyChunked(src: BufReader, out: Output, opts: CopyOptions): Prom
       }
       const parsed = parseFields([latin1(line)], 1);
       if (!parsed.ok) throw opts.srcError(`invalid trailer: ${parsed.message}`, undefined, true);
+      const name = parsed.fields[0][0];
+      if (isForbiddenTrailer(name)) {
+        throw opts.srcError(`invalid trailer: ${JSON.stringify(name)} may not be sent in a trailer section (RFC 9110 §6.5.1)`, undefined, true);
+      }
     }
     if (raw) await out.hold(line, src);
     if (line.length === 0) break;

@@ -60,6 +60,8 @@ export interface ProxyContext {
   maxBodySize: number;
   /** Reports a failure worth an operator's attention (error log). */
   report: (message: string) => void;
+  /** A graceful stop has begun: the response must end the connection (`Connection: close`). */
+  stopping?: () => boolean;
 }
 
 export type Exchange =
@@ -242,7 +244,7 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
   // (a close alone would look like the end) and the client connection can stay open.
   const dechunk = framing.kind === "chunked" && req.version === "HTTP/1.0";
   const enchunk = framing.kind === "close" && req.version === "HTTP/1.1";
-  let clientKeep = req.keepAlive && (framing.kind !== "close" || enchunk) && !dechunk;
+  let clientKeep = req.keepAlive && (framing.kind !== "close" || enchunk) && !dechunk && !ctx.stopping?.();
   // If the request body is still unread, the next request cannot be found in the stream.
   if (!body.done) clientKeep = false;
   if (backend.config.passive.fail_status.includes(res.status)) backend.reportFailure(server, `status ${res.status}`);

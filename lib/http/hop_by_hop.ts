@@ -20,6 +20,11 @@ const HOP_BY_HOP = new Set([
   "proxy-authorization",
 ]);
 
+/** Whether `name` (lower-case) is always hop-by-hop, whether or not Connection lists it. */
+export function isHopByHop(name: string): boolean {
+  return HOP_BY_HOP.has(name);
+}
+
 /**
  * The fields without hop-by-hop ones. In a request, `TE: trailers` survives, as in Go's
  * ReverseProxy: it tells the origin the client accepts trailers, which gRPC needs, and ferry

@@ -97,7 +97,7 @@ export function parseRequestHead(head: Uint8Array, limits: RequestLimits): Reque
       : hasToken(fields, "connection", "keep-alive") && !hasToken(fields, "connection", "close"),
     // RFC 9110 §7.8: Upgrade in an HTTP/1.0 request is ignored.
     upgrade: version === "HTTP/1.1" && hasToken(fields, "connection", "upgrade")
-      ? (getAll(fields, "upgrade").join(", ") || null)
+      ? upgradeProtocols(getAll(fields, "upgrade"))
       : null,
     expectContinue: version === "HTTP/1.1" && getAll(fields, "expect").some((v) => v.trim().toLowerCase() === "100-continue"),
   };
@@ -214,4 +214,16 @@ export function hostOf(authority: string): string {
   h = h.toLowerCase();
   // A trailing dot names the same host (RFC 1034 §3.1).
   return h.endsWith(".") ? h.slice(0, -1) : h;
+}
+
+/**
+ * The protocols a request may ask the server to switch to, or null. `h2c` is never passed on:
+ * after its 101 the connection carries HTTP/2 requests that ferry does not read, so they would
+ * reach the server past every route and forwarding field ferry applies ("h2c smuggling"); ferry
+ * does not speak HTTP/2, so such a request is simply served as HTTP/1.1 (RFC 9113 §3.1 left
+ * h2c upgrades optional, and RFC 9113 deprecates them).
+ */
+function upgradeProtocols(values: string[]): string | null {
+  const offered = values.join(",").split(",").map((p) => p.trim()).filter((p) => p !== "" && p.split("/")[0].toLowerCase() !== "h2c");
+  return offered.length === 0 ? null : offered.join(", ");
 }

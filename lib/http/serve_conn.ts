@@ -27,8 +27,12 @@ export interface HttpContext {
   /** "http" (or "https" once TLS terminates here), for X-Forwarded-Proto. */
   proto: string;
   report: (message: string) => void;
-  /** Told when a connection waits for its next request, so a graceful stop can close it. */
-  idle?: { setIdle(conn: Conn, idle: boolean): void; draining: boolean };
+  /**
+   * Told when a connection waits for a request head, so a graceful stop can close it; `draining`
+   * once a stop has begun (responses then say `Connection: close`), `cutting` once it closes
+   * what is still busy (those requests are logged 444, not as clients that left).
+   */
+  idle?: { setIdle(conn: Conn, idle: boolean): void; readonly draining: boolean; readonly cutting: boolean };
 }
 
 /** Serves `client` until it closes, errs, or a response ends the connection; always closes it. */
@@ -66,10 +70,12 @@ async function serveOne(client: Conn, reader: BufReader, ctx: HttpContext, nth: 
       writeAll(client, renderResponse(errorResponse(408), null, false)).finally(() => client.close());
     } else client.close();
   }).arm(first ? timeouts.header : timeouts.keepalive);
-  const idle = !first && reader.buffered === 0;
-  if (idle) ctx.idle?.setIdle(client, true);
+  // Until its head is complete a connection has no request in flight: a stop closes it at once
+  // rather than wait out shutdown_timeout for a client that is slow, idle or gone (nginx does
+  // the same with connections still reading their request header).
+  ctx.idle?.setIdle(client, true);
   const got = await reader.readHead(limits.max_request_line, limits.max_head_size).catch(() => null);
-  if (idle) ctx.idle?.setIdle(client, false);
+  ctx.idle?.setIdle(client, false);
   wait.clear();
   if (wait.expired || !got) return false;
   const turn: Turn = { client, reader, ctx, clientIp: client.remoteAddr.hostname, start: Date.now() };
@@ -129,10 +135,13 @@ async function serveOne(client: Conn, reader: BufReader, ctx: HttpContext, nth: 
     tunnelIdleMs: timeouts.tunnel_idle,
     maxBodySize: limits.max_body_size,
     report: ctx.report,
+    stopping: () => ctx.idle?.draining ?? false,
   });
   if (outcome.error?.kind === "client_closed") {
-    // Nobody is left to read an answer; 499 is only for the log (as nginx logs it).
-    log(turn, req, outcome.error.status, 0, outcome.upstream);
+    // Nobody is left to read an answer; 499 is only for the log (as nginx logs it). When ferry
+    // itself cut the connection at the end of a stop, that is 444 (nginx's "closed without a
+    // response"), so the log does not blame a client that was still waiting.
+    log(turn, req, ctx.idle?.cutting ? 444 : outcome.error.status, 0, outcome.upstream);
     return false;
   }
   if (outcome.error) return sendPage(turn, req, errorResponse(outcome.error.status), outcome.keepAlive, outcome.upstream);
@@ -161,6 +170,9 @@ async function answerError(turn: Turn, req: RequestHead | null, err: ProxyError)
 /** Writes a response ferry made itself and logs it; true when the connection stays open. */
 async function sendPage(turn: Turn, req: RequestHead | null, res: LocalResponse, keepAlive: boolean, upstream: string | null): Promise<boolean> {
   let sent = true;
+  // A stop has begun: say so (RFC 9112 §9.6) rather than close right after an answer that
+  // promised more, which would lose a request the client sends meanwhile.
+  if (turn.ctx.idle?.draining) keepAlive = false;
   try {
     await writeWithin(turn.client, renderResponse(res, req, keepAlive), turn.ctx.listener.timeouts.send);
   } catch {

@@ -180,6 +180,9 @@ export class BufReader {
  */
 function wellFormedSoFar(b: Uint8Array, from: number, to: number): boolean {
   for (let i = b.indexOf(10, from); i >= 0 && i < to; i = b.indexOf(10, i + 1)) if (i === 0 || b[i - 1] !== 13) return false;
+  // A CR whose next byte is here and is not LF is a bare CR (RFC 9112 §2.2): refused now, not
+  // after a head end that the bare CR may keep from ever arriving (`\r\n\r\r\n`).
+  for (let i = b.indexOf(13, from); i >= 0 && i < to && i + 1 < b.length; i = b.indexOf(13, i + 1)) if (b[i + 1] !== 10) return false;
   const lf = b.indexOf(10);
   const lineEnd = Math.min(lf < 0 ? b.length : lf - 1, to);
   for (let i = from; i < lineEnd; i++) {

@@ -9,6 +9,8 @@ export class ConnTracker {
   #idle = new Set<Conn>();
   /** Set once stopping: connections finish their current exchange and then close. */
   draining = false;
+  /** Set when a stop closes the connections still busy after shutdown_timeout. */
+  cutting = false;
 
   get size(): number {
     return this.#open.size;

@@ -105,6 +105,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       if (busy > 0) {
         const them = busy === 1 ? "1 connection" : `${busy} connections`;
         errorLog(`stop: ${them} still busy after shutdown_timeout (${formatMs(shutdownTimeout)}): closing; the requests or tunnels on them are cut`);
+        tracker.cutting = true;
         tracker.closeAll();
         // Give the cut exchanges a moment to write their access-log lines before the exit.
         await tracker.waitAll(1_000);

@@ -149,10 +149,15 @@ export class Backend {
 
   /**
    * Picks a server for a request: the sticky one when it is available, else the policy's
-   * choice. When every server is passively marked down, picks as if none were: the marks are
-   * guesses from recent errors, and refusing everything is a certain outage (Envoy's "panic
-   * mode" reasons the same way; nginx ignores max_fails for a lone server). Servers that active
-   * checks found down stay out: those were probed.
+   * choice. When passive health is what holds back every server, picks as if there were no
+   * passive state: the marks are guesses from recent errors, and refusing everything is a
+   * certain outage (Envoy's "panic mode" reasons the same way; nginx ignores max_fails for a
+   * lone server). "Held back" covers a server whose mark has ended but whose one trial request
+   * is still in flight: the trial may take up to `timeouts.response`, and one request at a time
+   * is there to spare a server that may still be dead while others carry the traffic, not to
+   * answer 503 when there are no others. Servers that active checks found down stay out (those
+   * were probed), and so do draining ones; `max_conns` still holds, so a full server makes
+   * requests queue as usual.
    */
   pick(ctx: PickContext, exclude?: ReadonlySet<UpstreamServer>, stickyId?: string): UpstreamServer | null {
     if (stickyId !== undefined) {
@@ -161,8 +166,10 @@ export class Backend {
     }
     const picked = this.policy.pick(this.#servers, ctx, exclude);
     if (picked) return picked;
-    const candidates = this.#servers.filter((s) => !exclude?.has(s) && s.activeUp());
-    if (candidates.length === 0 || candidates.some((s) => s.healthy())) return null;
+    const candidates = this.#servers.filter((s) => !exclude?.has(s) && !s.draining && s.activeUp());
+    // A candidate that passive health lets through is out for another reason (it is full): the
+    // request queues for it rather than failing open onto servers that are held back.
+    if (candidates.length === 0 || candidates.some((s) => s.passiveAdmits())) return null;
     for (const s of candidates) s.ignorePassive = true;
     try {
       return this.policy.pick(this.#servers, ctx, exclude);

@@ -106,9 +106,17 @@ export class UpstreamServer {
     return this.#activeUp && !this.#passive.isDown();
   }
 
-  /** Up for active checks (passive marks aside): used when every server is passively down. */
+  /** Up for active checks (passive state aside): used when passive health holds back every server. */
   activeUp(): boolean {
     return this.#activeUp;
+  }
+
+  /**
+   * Passive health lets a new request through: not marked down, and not recovering with its
+   * one trial request already in flight. The backend fails open when no server passes this.
+   */
+  passiveAdmits(): boolean {
+    return this.#passive.admits();
   }
 
   /** Below `max_conns`. */
@@ -123,7 +131,7 @@ export class UpstreamServer {
   /** Called when a request or tunnel releases the server: set by the backend that owns it now. */
   onFree?: () => void;
 
-  /** Set while the backend picks with passive marks ignored (every server was passively down). */
+  /** Set while the backend picks with passive state ignored (passive health held back every server). */
   ignorePassive = false;
 
   available(): boolean {

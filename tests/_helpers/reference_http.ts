@@ -539,11 +539,23 @@ function parseChunked(s: string, bytes: Uint8Array, pos: number, lim: RefLimits,
     if (trailers.length >= lim.maxTrailerFields) return reject("body", "too many trailer fields");
     const f = parseFieldLine(l.line);
     if (typeof f === "string") return reject("body", `trailer: ${f}`);
+    // RFC 9110 §6.5.1: framing, routing, request modifiers, authentication, response control
+    // and content-processing fields may not be trailers; ferry refuses the message.
+    if (NOT_IN_TRAILERS.has(asciiLower(f[0]))) return reject("body", `trailer: ${f[0]} is not allowed in a trailer section`);
     trailers.push(f);
     used += l.line.length + 2;
   }
   return { ok: true, body: concatBytes(parts), trailers, chunkLines, end: pos };
 }
+
+/** Listed independently of lib/http/forbidden_trailers.ts, from RFC 9110 §6.5.1 and the sections it points to. */
+const NOT_IN_TRAILERS = new Set([
+  "content-length", "transfer-encoding", "host", "connection", "keep-alive", "proxy-connection", "te", "trailer",
+  "upgrade", "cache-control", "expect", "max-forwards", "pragma", "range", "if-match", "if-none-match",
+  "if-modified-since", "if-unmodified-since", "if-range", "authorization", "proxy-authorization", "www-authenticate",
+  "proxy-authenticate", "cookie", "set-cookie", "age", "expires", "date", "location", "retry-after", "vary", "warning",
+  "content-encoding", "content-type", "content-range",
+]);
 
 function concatBytes(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

@@ -74,6 +74,26 @@ describe("loadConfig() defaults", () => {
     assert.equal(config.backends.size, 0);
   });
 
+  it("loadConfig() reads an unquoted number after respond as a status, a quoted one as a body", () => {
+    const config = configOf(yaml`
+      listeners:
+        - listen: ":8080"
+          routes:
+            - { path: /gone, respond: 410 }
+            - { path: /text, respond: "410" }
+    `);
+    assert.deepEqual(config.listeners[0].routes.map((r) => r.action), [
+      { type: "respond", status: 410, headers: [], body: "" },
+      { type: "respond", status: 200, headers: [], body: "410" },
+    ]);
+    assert.deepEqual(messagesOf(yaml`
+      listeners:
+        - listen: ":8080"
+          routes:
+            - { path: /x, respond: 99 }
+    `), ["listeners[0].routes[0].respond: must be an integer from 200 to 599, got \"99\""]);
+  });
+
   it("loadConfig() applies tcp listener defaults", () => {
     const config = configOf(yaml`
       listeners:

@@ -204,6 +204,8 @@ backends:
         const res = await c.response();
         assert.equal(res.status, 200);
         assert.equal(res.body.toString(), "finished /in-flight");
+        // The client is told the connection ends, so it does not send another request into it.
+        assert.equal(header(res.headers, "connection"), "close");
         const exit = await ferry.stop();
         assert.equal(exit.killed, false, ferry.output());
         assert.equal(exit.code, 0, ferry.output());
@@ -240,8 +242,9 @@ backends:
         ferry.signal("SIGTERM");
         await ferry.waitForLine(/^ferry: SIGTERM received, stopping \(up to 0\.3s for requests in flight\)$/, { stream: "stderr", from: errLines });
         await ferry.waitForLine(/^ferry: stop: 1 connection still busy after shutdown_timeout \(300ms\): closing; the requests or tunnels on them are cut$/, { stream: "stderr", from: errLines });
-        // The client sees its connection end without a response.
+        // The client sees its connection end without a response, and the log does not blame it.
         assert.equal((await c.readToEnd()).length, 0);
+        await ferry.waitForLine(/"GET \/cut HTTP\/1\.1" 444 /);
         const exit = await ferry.exited;
         assert.equal(exit.code, 0, ferry.output());
       } finally {
@@ -249,6 +252,35 @@ backends:
         c.close();
         await ferry.stop();
         await slow.close();
+      }
+    });
+
+    it("SIGTERM does not wait for a client that has sent only part of a head", { timeout: 20_000 }, async () => {
+      const ferry = await startFerry(`
+shutdown_timeout: 60s
+listeners:
+  - name: web
+    listen: "127.0.0.1:0"
+    routes:
+      - respond: "up\\n"
+`);
+      const idle = await connectRaw(ferry.ports.web);
+      const partial = await connectRaw(ferry.ports.web);
+      try {
+        await partial.send("GET / HTTP/1.1\r\nHo");
+        // Both connections are accepted and waiting (a request on a third one shows ferry is past them).
+        assert.equal((await request(ferry.ports.web, { path: "/" })).status, 200);
+        ferry.signal("SIGTERM");
+        // With 60 s of shutdown_timeout, only closing them at once ends ferry within the test's time.
+        const [a, b] = await Promise.all([idle.readToEnd(), partial.readToEnd()]);
+        assert.equal(a.length + b.length, 0, "a waiting connection got an answer");
+        const exit = await ferry.exited;
+        assert.equal(exit.code, 0, ferry.output());
+        assert.doesNotMatch(ferry.output(), /still busy/);
+      } finally {
+        idle.close();
+        partial.close();
+        await ferry.stop();
       }
     });
 

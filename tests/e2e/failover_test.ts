@@ -2,8 +2,9 @@
  * Failing backends through a real ferry: a server that crashes under load and comes back on its
  * port, one that accepts and never answers, active health checks (http and tcp) that take
  * servers out and bring them back, retries that resend the kept request body, passive health on
- * statuses with fail-open, and `retry_timeout`. Each case judges what the clients got (every
- * response complete and from a live server) and what ferry logged.
+ * statuses with fail-open, `retry_timeout`, and fail-open while the trial after a passive mark is
+ * still waiting for its answer. Each case judges what the clients got (every response complete
+ * and from a live server) and what ferry logged.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -666,3 +667,82 @@ backends:
   });
 });
 
+
+// ------------------------------------------------- 7. fail-open covers the trial after a passive mark
+
+describe(`failover: fail-open while the trial after a passive mark is in flight (${ferryLabel()})`, () => {
+  const FAIL_TIMEOUT_MS = 1_000;
+  let app: FailoverServer;
+  let ferry: Ferry;
+  /** Answers the held `/trial/slow` request; set when that request arrives. */
+  let answerSlow: (() => void) | undefined;
+
+  before(async () => {
+    app = await FailoverServer.start((req) => {
+      if (req.target === "/trial/close") return { hangUp: true };
+      // Held until the test lets it go: the trial stays in flight for exactly as long as needed.
+      if (req.target === "/trial/slow") return new Promise((resolve) => (answerSlow = () => resolve({ status: 200, body: "slow" })));
+      return { status: 200, body: "fast" };
+    });
+    ferry = await startFerry(`${listener([["/trial", "trial"]])}
+backends:
+  trial:
+    servers: [ "${app.address}" ]
+    passive: { max_fails: 1, fail_timeout: ${FAIL_TIMEOUT_MS}ms }
+`);
+  });
+
+  after(async () => {
+    answerSlow?.();
+    await ferry?.stop();
+    await app?.close();
+  });
+
+  it("other requests get 200, not 503, while the only server's trial waits for its response", { timeout: 15_000 }, async () => {
+    const from = ferry.stderr.length;
+    // 1. The server closes without answering: 502, and the mark.
+    const sentAt = performance.now();
+    const closed = await request(ferry.ports.web, { path: "/trial/close" });
+    assert.equal(closed.status, 502, show(closed, ferry));
+    await ferry.waitForLine(
+      new RegExp(`^ferry: backend "trial": server "${esc(app.address)}" marked down for ${FAIL_TIMEOUT_MS} ms after 1 failed request: upstream "${esc(app.address)}" closed the connection before responding$`),
+      { stream: "stderr", from, timeoutMs: 5_000 },
+    );
+    const markSeenAt = performance.now();
+
+    // 2. During the mark, fail-open: the only server still gets the requests.
+    const during = await request(ferry.ports.web, { path: "/trial/marked" });
+    assert.equal(during.status, 200, show(during, ferry));
+    assert.equal(during.body.toString(), "fast");
+    // The mark began after the 502's request was sent, so it lasts at least until here; a
+    // request answered later may have been the trial, and step 3 would then prove nothing.
+    assert.ok(performance.now() < sentAt + FAIL_TIMEOUT_MS, "the request meant for the mark came after it (machine too slow): the test proved nothing");
+
+    // 3. The end of a mark is not announced (it shows only when a request tries the server), so
+    // this waits past its latest possible end: it began before its log line was seen.
+    await pace(markSeenAt + FAIL_TIMEOUT_MS + 200 - performance.now());
+
+    // 4. The first request after the mark is the trial; the server holds it unanswered.
+    const slow = request(ferry.ports.web, { path: "/trial/slow" });
+    await app.until(() => app.traffic((r) => r.target === "/trial/slow").length === 1, "the trial request at the server");
+    const concurrent = await Promise.all(Array.from({ length: 8 }, (_, i) => request(ferry.ports.web, { path: `/trial/concurrent/${i}` })));
+    // Before the fix each of these got 503 "no available server" until the trial was answered.
+    for (const res of concurrent) {
+      assert.equal(res.status, 200, show(res, ferry));
+      assert.equal(res.body.toString(), "fast");
+    }
+    assert.equal(app.traffic((r) => r.target.startsWith("/trial/concurrent/")).length, 8);
+
+    answerSlow!();
+    const trial = await slow;
+    assert.equal(trial.status, 200, show(trial, ferry));
+    assert.equal(trial.body.toString(), "slow");
+    await ferry.waitForLine(new RegExp(`^ferry: backend "trial": server "${esc(app.address)}" is up again: a request succeeded after fail_timeout$`), {
+      stream: "stderr",
+      from,
+      timeoutMs: 5_000,
+    });
+    assert.deepEqual(logLines(ferry, /no available server/, from), []);
+    assert.equal(logLines(ferry, /is up again/, from).length, 1, ferry.stderr.slice(from).join("\n"));
+  });
+});

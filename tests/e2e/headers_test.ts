@@ -1,7 +1,7 @@
 /**
  * What the backend sees and what the client gets back: hop-by-hop fields removed in both
- * directions (the fixed list and every name in Connection), X-Forwarded-For appended,
- * X-Forwarded-Proto/Host and Via set, Host passed through unchanged.
+ * directions (the fixed list and every name in Connection), X-Forwarded-For and Forwarded
+ * appended, X-Forwarded-Proto/Host and X-Real-IP set, Via appended, Host passed through unchanged.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -75,6 +75,8 @@ backends:
     assert.deepEqual(headerAll(got.headers, "x-forwarded-for"), ["203.0.113.7, 127.0.0.1"], seen);
     assert.equal(h("x-forwarded-proto"), "http", seen);
     assert.equal(h("x-forwarded-host"), "Example.COM:8080", seen);
+    assert.deepEqual(headerAll(got.headers, "forwarded"), ['for=127.0.0.1;proto=http;host="Example.COM:8080"'], seen);
+    assert.deepEqual(headerAll(got.headers, "x-real-ip"), ["127.0.0.1"], seen);
     assert.match(h("via") ?? "", /^1\.0 fred, 1\.1 \S+$/, seen);
 
     const back = res.raw.toString("latin1");
@@ -98,7 +100,33 @@ backends:
     const seen = got.raw.toString("latin1");
     assert.deepEqual(headerAll(got.headers, "x-forwarded-for"), ["127.0.0.1"], seen);
     assert.equal(header(got.headers, "x-forwarded-host"), "plain.test", seen);
+    assert.deepEqual(headerAll(got.headers, "forwarded"), ["for=127.0.0.1;proto=http;host=plain.test"], seen);
+    assert.deepEqual(headerAll(got.headers, "x-real-ip"), ["127.0.0.1"], seen);
     assert.match(header(got.headers, "via") ?? "", /^1\.1 \S+$/, seen);
     assert.deepEqual(headerAll(got.headers, "host"), ["plain.test"], seen);
+  });
+
+  it("records a client's Forwarded only as the chain before it, and replaces its X-Real-IP", { timeout: 15_000 }, async () => {
+    const c = await connectRaw(ferry.ports.web);
+    try {
+      await c.send("GET / HTTP/1.1\r\nHost: a\r\nForwarded: for=9.9.9.9\r\nX-Real-IP: 9.9.9.9\r\n\r\n");
+      assert.equal((await c.response()).status, 200);
+    } finally {
+      c.close();
+    }
+    // The whole head the backend got: ferry's element is the last one of the one Forwarded
+    // field (a backend trusts the elements its own proxies added, counted from the right).
+    assert.equal(
+      backend.requests.at(-1)!.raw.toString("latin1"),
+      "GET / HTTP/1.1\r\n" +
+        "Host: a\r\n" +
+        "X-Forwarded-For: 127.0.0.1\r\n" +
+        "X-Forwarded-Proto: http\r\n" +
+        "X-Forwarded-Host: a\r\n" +
+        "Forwarded: for=9.9.9.9, for=127.0.0.1;proto=http;host=a\r\n" +
+        "X-Real-IP: 127.0.0.1\r\n" +
+        "Via: 1.1 ferry\r\n" +
+        "\r\n",
+    );
   });
 });

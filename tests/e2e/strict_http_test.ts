@@ -46,6 +46,7 @@ const BAD_REQUESTS: [name: string, raw: string, status?: number][] = [
   ["obs-fold of the first field", "GET /smuggle HTTP/1.1\r\n Host: a\r\n\r\n"],
   ["bare CR in a value", "GET /smuggle HTTP/1.1\r\nHost: a\r\nX-A: b\rc\r\n\r\n"],
   ["bare CR as a line end", "GET /smuggle HTTP/1.1\r\nHost: a\rX-A: b\r\n\r\n"],
+  ["a bare CR where the head should end", "GET /smuggle HTTP/1.1\r\nHost: a\r\n\r\r\n"],
   ["bare LF as a line end", "GET /smuggle HTTP/1.1\r\nHost: a\nX-A: b\r\n\r\n"],
   ["bare LF head", "GET /smuggle HTTP/1.1\nHost: a\n\n"],
   ...["\x00", "\x01", "\x0b", "\x1b", "\x1f", "\x7f"].map((c): [string, string] => [
@@ -103,6 +104,12 @@ const BAD_REQUEST_BODIES: [name: string, valid: string, bad: string][] = [
   ["chunk data ended by a bare LF", "5\r\nhello", "\n0\r\n\r\n"],
   ["a request smuggled after a bad last chunk", "5\r\nhello\r\n", "0x0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n"],
   ["an invalid trailer field", "5\r\nhello\r\n", "0\r\nBad Name: x\r\n\r\n"],
+  // RFC 9110 §6.5.1: framing and routing fields may not be trailers.
+  ...["Host: evil", "Content-Length: 5", "Transfer-Encoding: chunked", "Authorization: x"].map((t): [string, string, string] => [
+    `a trailer ${JSON.stringify(t)}`,
+    "5\r\nhello\r\n",
+    `0\r\n${t}\r\n\r\n`,
+  ]),
 ];
 
 // ------------------------------------------------------------------ responses ferry must refuse
@@ -173,6 +180,8 @@ const CUT_RESPONSES: [name: string, sent: string, rest: string, body: string][] 
   ["chunk data without CRLF", "Transfer-Encoding: chunked\r\n\r\n5\r\nLEAK5", "X\r\n0\r\n\r\n", "5\r\nLEAK5"],
   ["chunk data ended by a bare LF", "Transfer-Encoding: chunked\r\n\r\n5\r\nLEAK5", "\n0\r\n\r\n", "5\r\nLEAK5"],
   ["an invalid trailer field", "Transfer-Encoding: chunked\r\n\r\n5\r\nLEAK5\r\n0\r\n", "Bad Name: x\r\n\r\n", "5\r\nLEAK5\r\n"],
+  ["a Content-Length trailer", "Transfer-Encoding: chunked\r\n\r\n5\r\nLEAK5\r\n0\r\n", "Content-Length: 50\r\n\r\n", "5\r\nLEAK5\r\n"],
+  ["a Set-Cookie trailer", "Transfer-Encoding: chunked\r\n\r\n5\r\nLEAK5\r\n0\r\n", "Set-Cookie: a=b\r\n\r\n", "5\r\nLEAK5\r\n"],
 ];
 
 /** Request targets that must reach the backend exactly as sent (routing normalises its own copy only). */
@@ -523,6 +532,23 @@ backends:
     } finally {
       c.close();
     }
+  });
+
+  it("never asks for an h2c upgrade (h2c smuggling): the server sees a plain request, and a 101 it sends anyway is refused", { timeout: 10_000 }, async () => {
+    scripts.set("h2c", { sent: "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\nLEAK" });
+    const c = await connectRaw(port);
+    try {
+      await c.send("GET /r/h2c HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n");
+      const res = await c.response();
+      assert.equal(res.status, 502, preview(res.raw));
+      assert.ok(!text(res.raw).includes("LEAK"));
+    } finally {
+      c.close();
+    }
+    const asked = seen.find((s) => s.line.startsWith("GET /r/h2c "));
+    assert.ok(asked, "the request did not reach the server");
+    assert.doesNotMatch(asked.head, /\r\n(upgrade|http2-settings):/i, `the server was asked to upgrade: ${JSON.stringify(asked.head)}`);
+    assert.doesNotMatch(asked.head, /\r\nconnection:[^\r]*upgrade/i);
   });
 
   it("passes a 101 on when the client asked to upgrade, then tunnels bytes", { timeout: 10_000 }, async () => {

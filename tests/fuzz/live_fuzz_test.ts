@@ -51,7 +51,7 @@ const LIMITS: Partial<RefLimits> = { maxLine: 64, maxHead: 512, maxFields: 12, m
 /** What ferry answers a request it refuses with. */
 const REFUSAL_STATUSES = [400, 413, 414, 431, 501, 505];
 /** Fields ferry rewrites on a request: the forwarding ones, the framing, and Host (compared on its own). */
-const REQUEST_REWRITTEN = ["via", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "content-length", "host"];
+const REQUEST_REWRITTEN = ["via", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded", "x-real-ip", "content-length", "host"];
 /** Fields ferry rewrites on a response: Via, and the framing. */
 const RESPONSE_REWRITTEN = ["via", "content-length"];
 

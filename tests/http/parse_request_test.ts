@@ -367,7 +367,10 @@ test("parseRequestHead() keeps an HTTP/1.0 connection alive only with Connection
 
 test("parseRequestHead() detects an upgrade only with Connection: upgrade and Upgrade on HTTP/1.1", () => {
   assert.equal(parse("GET / HTTP/1.1", "Host: a", "Connection: Upgrade", "Upgrade: websocket").upgrade, "websocket");
-  assert.equal(parse("GET / HTTP/1.1", "Host: a", "Connection: keep-alive, upgrade", "Upgrade: h2c, websocket").upgrade, "h2c, websocket");
+  assert.equal(parse("GET / HTTP/1.1", "Host: a", "Connection: keep-alive, upgrade", "Upgrade: foo/2, websocket").upgrade, "foo/2, websocket");
+  // h2c is never asked for on ferry's hop (h2c smuggling): the rest of the list stays.
+  assert.equal(parse("GET / HTTP/1.1", "Host: a", "Connection: keep-alive, upgrade", "Upgrade: h2c, websocket").upgrade, "websocket");
+  assert.equal(parse("GET / HTTP/1.1", "Host: a", "Connection: Upgrade, HTTP2-Settings", "Upgrade: H2C", "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA").upgrade, null);
   assert.equal(parse("GET / HTTP/1.1", "Host: a", "Upgrade: websocket").upgrade, null);
   assert.equal(parse("GET / HTTP/1.1", "Host: a", "Connection: upgrade").upgrade, null);
   // RFC 9110 §7.8: Upgrade in an HTTP/1.0 request is ignored.

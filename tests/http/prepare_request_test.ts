@@ -24,6 +24,8 @@ test("prepareRequestHead() forwards a plain GET with the forwarding fields added
       "X-Forwarded-For: 192.0.2.9\r\n" +
       "X-Forwarded-Proto: http\r\n" +
       "X-Forwarded-Host: example.com\r\n" +
+      "Forwarded: for=192.0.2.9;proto=http;host=example.com\r\n" +
+      "X-Real-IP: 192.0.2.9\r\n" +
       "Via: 1.1 ferry\r\n" +
       "\r\n",
   );
@@ -83,6 +85,8 @@ test("prepareRequestHead() sends an HTTP/1.0 request as HTTP/1.1 with a Host", (
       "Host: 127.0.0.1:9001\r\n" +
       "X-Forwarded-For: 192.0.2.9\r\n" +
       "X-Forwarded-Proto: http\r\n" +
+      "Forwarded: for=192.0.2.9;proto=http\r\n" +
+      "X-Real-IP: 192.0.2.9\r\n" +
       "Via: 1.0 ferry\r\n" +
       "\r\n",
   );
@@ -92,6 +96,7 @@ test("prepareRequestHead() uses the absolute-form authority as Host for an HTTP/
   const f = prepareRequestFields(req("GET http://example.org/y HTTP/1.0"), INFO);
   assert.deepEqual(getAll(f, "host"), ["example.org"]);
   assert.deepEqual(getAll(f, "x-forwarded-host"), ["example.org"]);
+  assert.deepEqual(getAll(f, "forwarded"), ["for=192.0.2.9;proto=http;host=example.org"]);
 });
 
 test("prepareRequestHead() asks for the client's upgrade on its own hop", () => {
@@ -106,6 +111,27 @@ test("prepareRequestHead() appends the client to X-Forwarded-For and this hop to
   const f = prepareRequestFields(req("GET / HTTP/1.1", "Host: a", "X-Forwarded-For: 198.51.100.1", "Via: 1.1 edge"), INFO);
   assert.deepEqual(getAll(f, "x-forwarded-for"), ["198.51.100.1, 192.0.2.9"]);
   assert.deepEqual(getAll(f, "via"), ["1.1 edge, 1.1 ferry"]);
+});
+
+test("prepareRequestHead() appends this hop to a client's Forwarded and replaces its X-Real-IP", () => {
+  assert.equal(
+    prepared("GET / HTTP/1.1", "Host: a", "Forwarded: for=9.9.9.9", "X-Real-IP: 9.9.9.9"),
+    "GET / HTTP/1.1\r\n" +
+      "Host: a\r\n" +
+      "X-Forwarded-For: 192.0.2.9\r\n" +
+      "X-Forwarded-Proto: http\r\n" +
+      "X-Forwarded-Host: a\r\n" +
+      "Forwarded: for=9.9.9.9, for=192.0.2.9;proto=http;host=a\r\n" +
+      "X-Real-IP: 192.0.2.9\r\n" +
+      "Via: 1.1 ferry\r\n" +
+      "\r\n",
+  );
+});
+
+test("prepareRequestHead() quotes the authority of an absolute-form target in Forwarded", () => {
+  const f = prepareRequestFields(req("GET http://[2001:db8::5]:8080/ HTTP/1.1", "Host: [2001:db8::5]:8080"), { ...INFO, clientIp: "2001:db8::9" });
+  assert.deepEqual(getAll(f, "forwarded"), ['for="[2001:db8::9]";proto=http;host="[2001:db8::5]:8080"']);
+  assert.deepEqual(getAll(f, "x-real-ip"), ["2001:db8::9"]);
 });
 
 test("prepareRequestFields() does not change the parsed request", () => {

@@ -163,6 +163,16 @@ describe("BufReader.readHead()", () => {
     }
   });
 
+  it("refuses a bare CR in a later line at once, before any head end (it could keep one from coming)", T, async () => {
+    const head = "GET / HTTP/1.1\r\nHost: a\r\n\r\r\n";
+    for (const parts of splits(head)) {
+      // No EOF after the bytes: a reader that waited for CRLF CRLF would hang here.
+      const r = new BufReader(new FakeConn().push(...parts));
+      const res = await r.readHead(1024, 4096);
+      assert.equal(res.ok ? "head" : res.reason, "malformed", JSON.stringify(parts));
+    }
+  });
+
   it("accepts a CR that ends a read while its LF is still on the way", T, async () => {
     const res = await readerOf("GET / HTTP/1.1\r", "\nHost: a\r\n\r\n").readHead(1024, 4096);
     assert.ok(res.ok);

@@ -226,6 +226,72 @@ describe("Backend passive marks in the log", () => {
     }));
 });
 
+describe("Backend fail-open while a trial runs", () => {
+  const passive = { max_fails: 1, fail_timeout: 50, fail_status: [] };
+  /** The end of a 50 ms mark: nothing announces it, so poll the server's own verdict. */
+  const markEnded = (s: UpstreamServer) => waitFor(() => s.healthy(), 2_000, `the mark on ${s.address} to end`);
+
+  it("acquire() still gives the only server to other requests while its trial after a mark is in flight", T, () =>
+    withHarness(async (h) => {
+      const b = h.backend(cfg(["10.0.0.1:80"], { passive }));
+      const s = b.servers[0];
+      b.reportFailure(s, "boom");
+      assert.equal(b.pick({}), s, "fail-open during the mark");
+      await markEnded(s);
+      const trial = await acquired(b.acquire({}));
+      assert.equal(trial, s);
+      assert.equal(s.available(), false, "on its own the server takes one request at a time while the trial runs");
+      // Before the fix these got "none" (a 503) until the trial's response came back.
+      const others = [await b.acquire({}), await b.acquire({}), await b.acquire({})];
+      assert.deepEqual(others, [s, s, s]);
+      assert.equal(s.inflight, 4);
+      assert.ok(!s.ignorePassive, "the marks are only ignored during the pick");
+      for (const o of [trial, ...others]) b.release(o as UpstreamServer);
+      assert.equal(s.inflight, 0);
+      assert.deepEqual(h.logs, [
+        `backend "app": server "10.0.0.1:80" marked down for 50 ms after 1 failed request: boom`,
+        `backend "app": server "10.0.0.1:80" is up again: a request succeeded after fail_timeout`,
+      ]);
+    }));
+
+  it("pick() fails open over servers that are marked down or on trial, never over an actively-down one", T, () =>
+    withHarness(async (h) => {
+      const b = h.backend(cfg(["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"], { passive, health: HEALTH }));
+      const [s1, s2, s3] = b.servers;
+      assert.equal(s3.recordCheck(false), "down");
+      b.reportFailure(s1, "boom");
+      await markEnded(s1);
+      assert.equal(await b.acquire({}, new Set([s2])), s1, "s1's trial");
+      b.reportFailure(s2, "boom");
+      const got = picks(b, 8);
+      assert.deepEqual(new Set(got), new Set([s1.address, s2.address]), `picked ${got.join(" ")}`);
+    }));
+
+  it("pick() keeps the recovering server to its one trial while another server is available", T, () =>
+    withHarness(async (h) => {
+      const b = h.backend(cfg(["10.0.0.1:80", "10.0.0.2:80"], { passive }));
+      const [s1, s2] = b.servers;
+      b.reportFailure(s1, "boom");
+      await markEnded(s1);
+      assert.equal(await b.acquire({}, new Set([s2])), s1, "s1's trial");
+      assert.deepEqual(picks(b, 4), Array(4).fill(s2.address));
+      assert.equal(b.pick({}, new Set([s2])), s1, "a retry that already tried s2 fails open to s1");
+    }));
+
+  it("a full server on trial still makes requests queue (max_conns applies when failing open)", T, () =>
+    withHarness(async (h) => {
+      const b = h.backend(cfg(["10.0.0.1:80"], { passive, max_conns: 1, queue_timeout: 5_000 }));
+      const s = b.servers[0];
+      b.reportFailure(s, "boom");
+      await markEnded(s);
+      const trial = await acquired(b.acquire({}));
+      const waiting = b.acquire({});
+      assert.equal(await settlesWithin(waiting, 50), false, "waits for room instead of exceeding max_conns");
+      b.release(trial);
+      assert.equal(await waiting, s);
+    }));
+});
+
 describe("Backend.acquire", () => {
   it("acquire() counts the request in flight until release()", T, () =>
     withHarness(async (h) => {

@@ -159,6 +159,21 @@ describe("UpstreamServer availability", () => {
     assert.equal(s.healthy(), true);
   });
 
+  it("passiveAdmits() is false while marked down and while the trial after the mark is in flight", () => {
+    const clock = new Clock();
+    const s = server({ passive: { max_fails: 1, fail_timeout: 5_000, fail_status: [] } }, clock);
+    assert.equal(s.passiveAdmits(), true);
+    s.recordFailure();
+    assert.equal(s.passiveAdmits(), false, "marked down");
+    clock.t += 5_000;
+    assert.equal(s.passiveAdmits(), true, "the mark ended: one request may try it");
+    s.begin();
+    assert.equal(s.passiveAdmits(), false, "its trial is in flight");
+    assert.equal(s.healthy(), true, "no longer marked down, so healthy() cannot tell fail-open that the server is held back");
+    assert.equal(s.end(), "up");
+    assert.equal(s.passiveAdmits(), true);
+  });
+
   it("recordFailure() never marks a server down with max_fails 0, but still counts", () => {
     const s = server({ passive: { max_fails: 0, fail_timeout: 5_000, fail_status: [] } });
     for (let i = 0; i < 5; i++) assert.equal(s.recordFailure(), false);
