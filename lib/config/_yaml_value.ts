@@ -42,11 +42,20 @@ export class YamlValue {
   readonly node: Node | null;
   /** Where errors about this value point: the value itself, or its key when it has none. */
   readonly offset: number;
+  /** The name of an alias with no anchor (`host: *.example.com` unquoted), for the message. */
+  readonly #unresolvedAlias: string | undefined;
 
   constructor(readonly walk: Walk, node: unknown, readonly path: string, fallbackOffset: number) {
     let resolved: unknown = node;
     // An alias stands for its anchor's node; report problems where the value was written.
-    if (isAlias(resolved)) resolved = resolved.resolve(walk.doc) ?? null;
+    if (isAlias(resolved)) {
+      const alias = resolved;
+      resolved = alias.resolve(walk.doc) ?? null;
+      if (resolved === null) {
+        this.#unresolvedAlias = alias.source;
+        fallbackOffset = alias.range?.[0] ?? fallbackOffset;
+      }
+    }
     this.node = isMap(resolved) || isSeq(resolved) || isScalar(resolved) ? resolved : null;
     this.offset = this.node?.range?.[0] ?? fallbackOffset;
   }
@@ -62,6 +71,9 @@ export class YamlValue {
     const node = this.node;
     if (isMap(node)) return node.items.length === 0 ? "got an empty mapping" : "got a mapping";
     if (isSeq(node)) return node.items.length === 0 ? "got an empty list" : "got a list";
+    // `host: *.example.com` unquoted: YAML reads a leading "*" as an alias to an anchor.
+    const alias = this.#unresolvedAlias;
+    if (alias !== undefined) return `got the YAML alias *${alias}, which names no anchor (quote a value that starts with "*": "*${alias}")`;
     if (!isScalar(node) || (node.value === null && !node.source)) return "got nothing";
     return `got ${quote(typeof node.value === "string" ? node.value : (node.source ?? String(node.value)))}`;
   }

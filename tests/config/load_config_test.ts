@@ -94,6 +94,15 @@ describe("loadConfig() defaults", () => {
     `), ["listeners[0].routes[0].respond: must be an integer from 200 to 599, got \"99\""]);
   });
 
+  it("loadConfig() tells an unquoted wildcard host (a YAML alias) to be quoted", () => {
+    assert.deepEqual(messagesOf(yaml`
+      listeners:
+        - listen: ":8080"
+          routes:
+            - { host: *.example.com, respond: "x" }
+    `), ['listeners[0].routes[0].host: must be a string, got the YAML alias *.example.com, which names no anchor (quote a value that starts with "*": "*.example.com")']);
+  });
+
   it("loadConfig() applies tcp listener defaults", () => {
     const config = configOf(yaml`
       listeners:
