@@ -43,6 +43,13 @@ export interface ProxyOutcome {
   upgraded?: boolean;
 }
 
+/**
+ * How soon after the request went out a close still counts as a reused connection's idle
+ * timeout rather than the server's answer to the request: a server's FIN for an idle connection
+ * crosses the request within a round trip on the networks ferry serves (loopback, a LAN).
+ */
+const STALE_WINDOW_MS = 250;
+
 export interface ProxyContext {
   client: Conn;
   reader: BufReader;
@@ -145,8 +152,10 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
     first = concat(head, inline);
     bodySent = true;
   }
+  let sentAt = 0;
   try {
     await writeAll(up, first);
+    sentAt = Date.now();
   } catch (e) {
     up.close();
     responseDeadline.clear();
@@ -185,7 +194,11 @@ export async function exchangeOnce(ctx: ProxyContext, a: Attempt): Promise<Excha
       const at = `upstream "${server.address}"`;
       if (timedOut) return giveUp(new ProxyError("upstream_timeout", `${at} did not respond within ${timeouts.response} ms`));
       if (!got || got.reason === "eof") {
-        return giveUp(new ProxyError("upstream_closed", `${at} closed the connection before responding`), interims === 0);
+        // A close that comes at once may be the server's idle timeout racing our request (the
+        // connection is then worth one more try, see attempt()); one that comes after the
+        // server held the request for a while means it worked on it, and may have died of it.
+        const stale = interims === 0 && Date.now() - sentAt < STALE_WINDOW_MS;
+        return giveUp(new ProxyError("upstream_closed", `${at} closed the connection before responding`), stale);
       }
       switch (got.reason) {
         case "malformed":

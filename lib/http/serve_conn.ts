@@ -44,6 +44,9 @@ export async function serveHttpConn(client: Conn, ctx: HttpContext): Promise<voi
   } catch (e) {
     ctx.report(`closing client connection after an internal error: ${asProxyError(e).message}`);
   } finally {
+    // Lingering is courtesy to a client still sending, not a request in flight: a stop may
+    // close the connection at once instead of counting it as busy.
+    ctx.idle?.setIdle(client, true);
     await lingeringClose(client, reader);
   }
 }

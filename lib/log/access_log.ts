@@ -65,7 +65,9 @@ export function accessLogProblem(target: string): string | null {
     accessSync(exists ? target : dirname(target), constants.W_OK);
     return null;
   } catch (e) {
-    return `cannot open access log "${target}": ${(e as Error).message}`;
+    const code = (e as { code?: string }).code;
+    const why = code === "ENOENT" ? `no such directory "${dirname(target)}"` : code === "EACCES" ? "permission denied" : (e as Error).message;
+    return `cannot open access log "${target}": ${why}`;
   }
 }
 

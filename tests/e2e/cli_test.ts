@@ -255,6 +255,46 @@ backends:
       }
     });
 
+    it("SIGTERM does not count a connection whose response is done as busy (no wait for the lingering close)", { timeout: 20_000 }, async () => {
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      const slow = await httpBackend(async () => {
+        await released;
+        return { status: 200, body: "done" };
+      });
+      // shutdown_timeout shorter than the lingering close (2 s): counting it would log "still busy".
+      const ferry = await startFerry(`
+shutdown_timeout: 1s
+listeners:
+  - name: web
+    listen: "127.0.0.1:0"
+    backend: slow
+backends:
+  slow:
+    servers: [ "${slow.address}" ]
+`);
+      const c = await connectRaw(ferry.ports.web);
+      try {
+        await c.send("GET /finishing HTTP/1.1\r\nHost: a\r\n\r\n");
+        await slow.waitForRequests(1);
+        const errLines = ferry.stderr.length;
+        ferry.signal("SIGTERM");
+        await ferry.waitForLine(/SIGTERM/, { stream: "stderr", from: errLines });
+        release();
+        const res = await c.response();
+        assert.equal(res.body.toString(), "done");
+        // The client keeps its socket open; ferry must not wait on it.
+        const exit = await ferry.exited;
+        assert.equal(exit.code, 0, ferry.output());
+        assert.doesNotMatch(ferry.output(), /still busy/);
+      } finally {
+        release();
+        c.close();
+        await ferry.stop();
+        await slow.close();
+      }
+    });
+
     it("SIGTERM does not wait for a client that has sent only part of a head", { timeout: 20_000 }, async () => {
       const ferry = await startFerry(`
 shutdown_timeout: 60s

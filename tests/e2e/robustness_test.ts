@@ -557,3 +557,45 @@ backends:
     assert.equal(res.status, 200);
   });
 });
+
+describe(`reused connections (${ferryLabel()})`, () => {
+  it("does not send a GET again when the server held it on a reused connection and then closed", { timeout: 20_000 }, async () => {
+    // One server, keep-alive: /fast is answered; /slowdrop is held 600 ms, then the connection
+    // closes without an answer. That is the server failing on this request (it may crash on it
+    // again), not an idle connection the server had closed just as the request went out.
+    const targets: string[] = [];
+    const server = await rawBackend(async (conn) => {
+      for (;;) {
+        const req = await readRequest(conn.reader);
+        if (!req) return;
+        targets.push(req.target);
+        if (req.target === "/slowdrop") {
+          await pace(600);
+          conn.socket.destroy();
+          return;
+        }
+        conn.socket.write(serializeResponse(200, { "Content-Type": "text/plain" }, "fast"));
+      }
+    });
+    const ferry = await startFerry(`
+listeners:
+  - name: web
+    listen: "127.0.0.1:0"
+    backend: one
+backends:
+  one:
+    servers: [ "${server.address}" ]
+`);
+    try {
+      assert.equal((await request(ferry.ports.web, { path: "/fast" })).status, 200);
+      // The pooled connection from /fast carries /slowdrop.
+      const res = await request(ferry.ports.web, { path: "/slowdrop" });
+      assert.equal(res.status, 502, res.raw.toString("latin1"));
+      assert.deepEqual(targets, ["/fast", "/slowdrop"], "the held request was sent twice");
+      assert.equal(server.connections.length, 1, "a second connection was opened for the same request");
+    } finally {
+      await ferry.stop();
+      await server.close();
+    }
+  });
+});
