@@ -18,7 +18,7 @@ import type { Conn } from "../runtime/mod.ts";
 import type { Framing } from "./framing.ts";
 import { isForbiddenTrailer } from "./forbidden_trailers.ts";
 import { parseFields } from "./parse_fields.ts";
-import { latin1 } from "./syntax.ts";
+import { latin1, latin1Bytes } from "./syntax.ts";
 
 /** Longest chunk-size line (size + extensions) accepted. */
 const MAX_CHUNK_LINE = 4096;
@@ -247,10 +247,7 @@ class Output {
   /** Adds `p` as one chunk of chunked coding: size line, data, CRLF. */
   async addChunk(p: Uint8Array, src: BufReader): Promise<void> {
     if (!this.#dst || p.length === 0) return;
-    const size = p.length.toString(16);
-    const line = new Uint8Array(size.length);
-    for (let i = 0; i < size.length; i++) line[i] = size.charCodeAt(i);
-    this.#append(line);
+    this.#append(latin1Bytes(p.length.toString(16)));
     this.#append(CRLF);
     this.#append(p);
     this.#append(CRLF);

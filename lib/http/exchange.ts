@@ -16,7 +16,7 @@ import type { BodyTape } from "./body_tape.ts";
 import type { AbortFlag } from "../net/abort_flag.ts";
 import { contentLength, type Framing } from "./framing.ts";
 import { appendVia } from "./forwarded.ts";
-import { type Fields, removeAll, set } from "./headers.ts";
+import { type Fields, getAll, removeAll, set } from "./headers.ts";
 import { stripHopByHop } from "./hop_by_hop.ts";
 import { parseResponseHead, type ResponseHead, responseFraming } from "./parse_response.ts";
 import type { RequestHead } from "./parse_request.ts";
@@ -396,9 +396,8 @@ async function upgrade(
   res: ResponseHead,
   body: RequestBody,
 ): Promise<Exchange> {
-  const refusal = !ctx.req.upgrade
-    ? "switched protocols without being asked to"
-    : upgradeRefusal(ctx.req.upgrade, res.fields.filter(([n]) => n.toLowerCase() === "upgrade").map(([, v]) => v).join(", "));
+  const protocol = getAll(res.fields, "upgrade").join(", ");
+  const refusal = !ctx.req.upgrade ? "switched protocols without being asked to" : upgradeRefusal(ctx.req.upgrade, protocol);
   if (refusal) {
     up.close();
     body.cancel();
@@ -411,7 +410,6 @@ async function upgrade(
     return { kind: "done", outcome: failed(body.error, false) };
   }
   const fields = appendVia(stripHopByHop(res.fields, "response"), res.version.slice(5));
-  const protocol = res.fields.filter(([n]) => n.toLowerCase() === "upgrade").map(([, v]) => v).join(", ");
   fields.push(["Connection", "upgrade"], ["Upgrade", protocol]);
   try {
     await writeAll(ctx.client, serializeResponseHead("HTTP/1.1", 101, res.reason, fields));

@@ -48,13 +48,18 @@ export function formatAccessLine(e: AccessEntry): string {
  */
 const FILE_OPTIONS = { mode: 0o644 } as const;
 
+/** A target that names a file, not a stream (`stdout`, `stderr`) or `off`. */
+function isFileTarget(target: string): boolean {
+  return target !== "stdout" && target !== "stderr" && target !== "off";
+}
+
 /**
  * Why the access log `target` could not be opened for appending, or null: the check `--check`
  * runs, without creating the file. A file that exists must be writable; one that does not yet
  * must have a writable directory to be created in.
  */
 export function accessLogProblem(target: string): string | null {
-  if (target === "stdout" || target === "stderr" || target === "off") return null;
+  if (!isFileTarget(target)) return null;
   try {
     let exists = true;
     try {
@@ -87,7 +92,7 @@ export class AccessLog {
       // A closed stdout (`ferry | head -1`, a dead log collector) must not become one stack
       // trace per request: report it once and stop logging there.
       process.stdout.on("error", (e: Error) => this.#fail(e));
-    } else if (target !== "off" && target !== "stderr") {
+    } else if (isFileTarget(target)) {
       try {
         appendFileSync(target, "", FILE_OPTIONS);
       } catch (e) {

@@ -68,14 +68,13 @@ export async function tunnel(a: Conn, b: Conn, opts: TunnelOptions = {}): Promis
   // deadline, when it fires early, re-arms itself for the rest of the period.
   const idleMs = opts.idleMs ?? 0;
   let lastActivity = Date.now();
-  let idledOut = false;
+  // `idle.expired` stays true only when it fired for good (re-arming forgets an early firing).
   const idle = new Deadline(() => {
     const quiet = Date.now() - lastActivity;
     if (quiet < idleMs) {
       idle.arm(idleMs - quiet);
       return;
     }
-    idledOut = true;
     a.close();
     b.close();
   });
@@ -114,5 +113,5 @@ export async function tunnel(a: Conn, b: Conn, opts: TunnelOptions = {}): Promis
   idle.clear();
   a.close();
   b.close();
-  return idledOut ? { aToB, bToA, idledOut } : { aToB, bToA, error, idledOut };
+  return idle.expired ? { aToB, bToA, idledOut: true } : { aToB, bToA, error, idledOut: false };
 }

@@ -123,23 +123,21 @@ class BunConn implements Conn {
     // written are still delivered, then FIN) unless input is left unread, then a reset. Resetting
     // always would drop a response the peer has not read yet (a 408, the end of a slow
     // download), and only on Bun.
-    const orderly = this.#queue.length === 0 && !this.#error;
-    this.#closed = true;
-    this.#eof = true;
-    try {
-      if (orderly) this.#s.end();
-      else this.#s.terminate();
-    } catch { /* already gone */ }
-    this.#wakeRead();
-    this.onDrain();
+    this.#shut(this.#queue.length > 0 || this.#error !== null);
   }
 
   abort(): void {
     if (this.#closed) return;
+    this.#shut(true);
+  }
+
+  /** Closes for good: `terminate()` (SO_LINGER 0, the peer gets a reset) or `end()` (orderly). */
+  #shut(reset: boolean): void {
     this.#closed = true;
     this.#eof = true;
     try {
-      this.#s.terminate(); // SO_LINGER 0: the peer gets a reset, not an orderly end
+      if (reset) this.#s.terminate();
+      else this.#s.end();
     } catch { /* already gone */ }
     this.#wakeRead();
     this.onDrain();

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type HttpBackend, httpBackend, namedBackend } from "../_helpers/backends.ts";
-import { ferryLabel, REPO_ROOT, runFerry, startFerry, writeTempFile } from "../_helpers/ferry.ts";
-import { connectRaw, header, request } from "../_helpers/raw_http.ts";
+import { type Ferry, ferryLabel, REPO_ROOT, runFerry, startFerry, writeTempFile } from "../_helpers/ferry.ts";
+import { connectRaw, header, type RawClient, request } from "../_helpers/raw_http.ts";
 
 const VERSION = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")).version as string;
 
@@ -176,7 +176,15 @@ describe(`CLI (${ferryLabel()})`, () => {
   });
 
   describe("signals", () => {
-    it("SIGTERM lets a request in flight finish, then exits 0", { timeout: 20_000 }, async () => {
+    /**
+     * A held request in flight, then SIGTERM: `check` runs once ferry says it is stopping, with
+     * `release()` to let the backend answer `finished TARGET`. Everything is stopped afterwards.
+     */
+    async function stopWithRequestInFlight(
+      target: string,
+      shutdownTimeout: string | null,
+      check: (s: { ferry: Ferry; c: RawClient; release: () => void; errLines: number }) => Promise<void>,
+    ): Promise<void> {
       let release!: () => void;
       const released = new Promise<void>((r) => (release = r));
       const slow = await httpBackend(async (req) => {
@@ -184,6 +192,7 @@ describe(`CLI (${ferryLabel()})`, () => {
         return { status: 200, body: `finished ${req.target}` };
       });
       const ferry = await startFerry(`
+${shutdownTimeout === null ? "" : `shutdown_timeout: ${shutdownTimeout}`}
 listeners:
   - name: web
     listen: "127.0.0.1:0"
@@ -194,12 +203,23 @@ backends:
 `);
       const c = await connectRaw(ferry.ports.web);
       try {
-        await c.send("GET /in-flight HTTP/1.1\r\nHost: a\r\n\r\n");
+        await c.send(`GET ${target} HTTP/1.1\r\nHost: a\r\n\r\n`);
         await slow.waitForRequests(1);
         const errLines = ferry.stderr.length;
         ferry.signal("SIGTERM");
-        // ferry says it is stopping; only then does the backend answer.
+        // ferry says it is stopping; only then may the backend answer.
         await ferry.waitForLine(/SIGTERM/, { stream: "stderr", from: errLines });
+        await check({ ferry, c, release, errLines });
+      } finally {
+        release();
+        c.close();
+        await ferry.stop();
+        await slow.close();
+      }
+    }
+
+    it("SIGTERM lets a request in flight finish, then exits 0", { timeout: 20_000 }, async () => {
+      await stopWithRequestInFlight("/in-flight", null, async ({ ferry, c, release }) => {
         release();
         const res = await c.response();
         assert.equal(res.status, 200);
@@ -209,37 +229,11 @@ backends:
         const exit = await ferry.stop();
         assert.equal(exit.killed, false, ferry.output());
         assert.equal(exit.code, 0, ferry.output());
-      } finally {
-        release();
-        c.close();
-        await ferry.stop();
-        await slow.close();
-      }
+      });
     });
 
     it("SIGTERM cuts what is still busy after shutdown_timeout, and says so", { timeout: 20_000 }, async () => {
-      let release!: () => void;
-      const released = new Promise<void>((r) => (release = r));
-      const slow = await httpBackend(async () => {
-        await released;
-        return { status: 200, body: "too late" };
-      });
-      const ferry = await startFerry(`
-shutdown_timeout: 300ms
-listeners:
-  - name: web
-    listen: "127.0.0.1:0"
-    backend: slow
-backends:
-  slow:
-    servers: [ "${slow.address}" ]
-`);
-      const c = await connectRaw(ferry.ports.web);
-      try {
-        await c.send("GET /cut HTTP/1.1\r\nHost: a\r\n\r\n");
-        await slow.waitForRequests(1);
-        const errLines = ferry.stderr.length;
-        ferry.signal("SIGTERM");
+      await stopWithRequestInFlight("/cut", "300ms", async ({ ferry, c, errLines }) => {
         await ferry.waitForLine(/^ferry: SIGTERM received, stopping \(up to 0\.3s for requests in flight\)$/, { stream: "stderr", from: errLines });
         await ferry.waitForLine(/^ferry: stop: 1 connection still busy after shutdown_timeout \(300ms\): closing; the requests or tunnels on them are cut$/, { stream: "stderr", from: errLines });
         // The client sees its connection end without a response, and the log does not blame it.
@@ -247,52 +241,20 @@ backends:
         await ferry.waitForLine(/"GET \/cut HTTP\/1\.1" 444 /);
         const exit = await ferry.exited;
         assert.equal(exit.code, 0, ferry.output());
-      } finally {
-        release();
-        c.close();
-        await ferry.stop();
-        await slow.close();
-      }
+      });
     });
 
     it("SIGTERM does not count a connection whose response is done as busy (no wait for the lingering close)", { timeout: 20_000 }, async () => {
-      let release!: () => void;
-      const released = new Promise<void>((r) => (release = r));
-      const slow = await httpBackend(async () => {
-        await released;
-        return { status: 200, body: "done" };
-      });
       // shutdown_timeout shorter than the lingering close (2 s): counting it would log "still busy".
-      const ferry = await startFerry(`
-shutdown_timeout: 1s
-listeners:
-  - name: web
-    listen: "127.0.0.1:0"
-    backend: slow
-backends:
-  slow:
-    servers: [ "${slow.address}" ]
-`);
-      const c = await connectRaw(ferry.ports.web);
-      try {
-        await c.send("GET /finishing HTTP/1.1\r\nHost: a\r\n\r\n");
-        await slow.waitForRequests(1);
-        const errLines = ferry.stderr.length;
-        ferry.signal("SIGTERM");
-        await ferry.waitForLine(/SIGTERM/, { stream: "stderr", from: errLines });
+      await stopWithRequestInFlight("/finishing", "1s", async ({ ferry, c, release }) => {
         release();
         const res = await c.response();
-        assert.equal(res.body.toString(), "done");
+        assert.equal(res.body.toString(), "finished /finishing");
         // The client keeps its socket open; ferry must not wait on it.
         const exit = await ferry.exited;
         assert.equal(exit.code, 0, ferry.output());
         assert.doesNotMatch(ferry.output(), /still busy/);
-      } finally {
-        release();
-        c.close();
-        await ferry.stop();
-        await slow.close();
-      }
+      });
     });
 
     it("SIGTERM does not wait for a client that has sent only part of a head", { timeout: 20_000 }, async () => {
